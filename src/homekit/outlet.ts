@@ -1,0 +1,142 @@
+import type { API, Characteristic, CharacteristicValue, PlatformAccessory, Service, WithUUID } from 'homebridge' with { 'resolution-mode': 'import' };
+import type { SystemInfo } from '../meross/decode';
+import type { Plug, PlugValues } from '../plug/plug';
+import { EVE_EPOCH_OFFSET, type EveTypes } from './eve';
+
+/** What the accessory cache keeps for one plug. */
+export interface OutletContext {
+  plugUuid?: string;
+  host?: string;
+  values?: Partial<PlugValues> & { resetOffsetWh?: number };
+}
+
+const clamp = (v: number, min: number, max: number): number => Math.min(max, Math.max(min, v));
+
+/**
+ * The HomeKit face of one plug: an Outlet with On, OutletInUse and the Eve energy characteristics. A thin
+ * adapter: reads come from the plug model (never the network), writes go straight to it, and model updates
+ * become `updateValue` calls for exactly the values that changed.
+ */
+export class OutletAdapter {
+  private readonly service: Service;
+  private readonly chars: Record<keyof Omit<PlugValues, 'resetTime'>, Characteristic>;
+  private readonly resetTotal: Characteristic;
+
+  constructor(
+    private readonly api: API,
+    eve: EveTypes,
+    readonly accessory: PlatformAccessory<OutletContext>,
+    private readonly plug: Plug,
+  ) {
+    const { Service: S, Characteristic: C } = api.hap;
+    this.service = accessory.getService(S.Outlet) ?? accessory.addService(S.Outlet, accessory.displayName);
+    const char = (type: WithUUID<new () => Characteristic>): Characteristic =>
+      // addCharacteristic for the Eve types: getCharacteristic would add them too, but with a warning in the log.
+      this.service.characteristics.find((c) => c.UUID === type.UUID) ?? this.service.addCharacteristic(type);
+    this.chars = {
+      on: char(C.On),
+      inUse: char(C.OutletInUse),
+      watts: char(eve.Power),
+      volts: char(eve.Voltage),
+      amps: char(eve.Current),
+      totalKWh: char(eve.TotalEnergy),
+    };
+    this.resetTotal = char(eve.ResetTotal);
+
+    for (const [key, characteristic] of Object.entries(this.chars) as Array<[keyof typeof this.chars, Characteristic]>) {
+      characteristic.onGet(() => this.read(key));
+    }
+    this.chars.on.onSet((value) => this.writeOn(value));
+    this.resetTotal.onGet(() => this.toEveTime(this.readyValues().resetTime));
+    this.resetTotal.onSet((value) => this.writeResetTotal(value));
+
+    this.pushAll(plug.snapshot);
+    plug.on('update', (changes) => this.push(changes));
+    plug.on('info', (info) => this.setInformation(info));
+    if (plug.info) this.setInformation(plug.info);
+    else if (plug.uuid) {
+      // Known from the config or the cache: show it even before the plug first answers.
+      this.information().setCharacteristic(api.hap.Characteristic.Manufacturer, 'Meross').setCharacteristic(api.hap.Characteristic.SerialNumber, plug.uuid);
+    }
+  }
+
+  /** Returns the plug's current values, or throws "No Response" while the plug is unreachable. */
+  private readyValues(): Readonly<PlugValues> {
+    if (!this.plug.reachable) {
+      throw new this.api.hap.HapStatusError(this.api.hap.HAPStatus.SERVICE_COMMUNICATION_FAILURE);
+    }
+    return this.plug.snapshot;
+  }
+
+  private read(key: keyof typeof this.chars): CharacteristicValue {
+    return this.format(key, this.readyValues()[key]);
+  }
+
+  private format(key: keyof PlugValues, value: boolean | number): CharacteristicValue {
+    switch (key) {
+      case 'watts':
+        return clamp(value as number, 0, 12_000);
+      case 'volts':
+        return clamp(value as number, 0, 380);
+      case 'amps':
+        return clamp(value as number, 0, 48);
+      case 'totalKWh':
+        return clamp(Math.round((value as number) * 1000) / 1000, 0, 1_000_000);
+      default:
+        return value;
+    }
+  }
+
+  private async writeOn(value: CharacteristicValue): Promise<void> {
+    if (!this.plug.reachable && this.plug.lastError && !this.plug.lastError.retryable) {
+      // Wrong key or wrong device: sending would fail (or control a stranger's plug). Fail at once.
+      throw new this.api.hap.HapStatusError(this.api.hap.HAPStatus.SERVICE_COMMUNICATION_FAILURE);
+    }
+    try {
+      await this.plug.setOn(value === true || value === 1);
+    } catch {
+      // Put the switch back to what the plug last confirmed, so no controller is left with a phantom state.
+      const confirmed = this.plug.snapshot.on;
+      setImmediate(() => this.chars.on.updateValue(confirmed));
+      throw new this.api.hap.HapStatusError(this.api.hap.HAPStatus.SERVICE_COMMUNICATION_FAILURE);
+    }
+  }
+
+  private writeResetTotal(value: CharacteristicValue): void {
+    const eveSeconds = typeof value === 'number' ? value : Number(value);
+    const unix = Number.isFinite(eveSeconds) && eveSeconds > 0 ? eveSeconds + EVE_EPOCH_OFFSET : Math.floor(Date.now() / 1000);
+    this.plug.resetTotal(unix);
+  }
+
+  private toEveTime(unix: number): number {
+    return unix > EVE_EPOCH_OFFSET ? unix - EVE_EPOCH_OFFSET : 0;
+  }
+
+  private pushAll(values: Readonly<PlugValues>): void {
+    this.push(values);
+  }
+
+  private push(changes: Partial<PlugValues>): void {
+    for (const [key, value] of Object.entries(changes) as Array<[keyof PlugValues, boolean | number]>) {
+      if (key === 'resetTime') this.resetTotal.updateValue(this.toEveTime(value as number));
+      else this.chars[key].updateValue(this.format(key, value));
+    }
+    this.accessory.context.values = this.plug.persisted;
+  }
+
+  private information(): Service {
+    const S = this.api.hap.Service;
+    return this.accessory.getService(S.AccessoryInformation) ?? this.accessory.addService(S.AccessoryInformation);
+  }
+
+  private setInformation(info: SystemInfo): void {
+    const C = this.api.hap.Characteristic;
+    this.information()
+      .setCharacteristic(C.Manufacturer, 'Meross')
+      .setCharacteristic(C.Model, info.model.toUpperCase())
+      .setCharacteristic(C.SerialNumber, info.uuid)
+      .setCharacteristic(C.FirmwareRevision, info.firmwareVersion)
+      .setCharacteristic(C.HardwareRevision, info.hardwareVersion);
+    this.accessory.context.plugUuid = info.uuid;
+  }
+}

@@ -1,0 +1,342 @@
+import { ACK_FOR, buildMessage, uuidFromTopic, verifySign, type Header, type Method } from './envelope';
+import {
+  ConnectionDroppedError,
+  DeviceError,
+  MalformedReplyError,
+  MerossError,
+  ReplyTooLargeError,
+  UnsupportedError,
+  WrongDeviceError,
+  WrongKeyError,
+} from './errors';
+import { formatHost, parseHost, type HostAddress } from './host';
+import { SerialQueue } from './queue';
+import { postConfig } from './transport';
+import {
+  DecodeError,
+  decodeAbility,
+  decodeConsumption,
+  decodeElectricity,
+  decodeSystemAll,
+  decodeToggle,
+  isObject,
+  type Abilities,
+  type DailyEnergy,
+  type Electricity,
+  type Json,
+  type SystemInfo,
+} from './decode';
+
+export interface ClientOptions {
+  /** `host[:port]`. */
+  host: string;
+  key: string;
+  /** Expected device uuid; replies from any other device raise WrongDeviceError. Learned by `systemAll()` if unset. */
+  uuid?: string;
+  /** Per-request timeout. Default 5000 ms. */
+  timeoutMs?: number;
+  /** Extra attempts for a failed GET (never for SET). Default 1. */
+  retries?: number;
+  /** Largest reply accepted. Real replies stay under ~3 kB; default 64 KiB leaves room and still bounds memory. */
+  maxReplyBytes?: number;
+  /** Debug sink (never receives the key). */
+  debug?: (message: string) => void;
+}
+
+export interface Command {
+  namespace: string;
+  method: Method;
+  payload: Json;
+}
+
+export interface RequestOptions {
+  /** Put the request ahead of queued routine ones (user toggles). */
+  urgent?: boolean;
+}
+
+export interface PollResult {
+  on: boolean;
+  electricity?: Electricity;
+}
+
+/**
+ * Reply size budget for one `Multiple` batch. The 2.1.17 trace shows every reply above ≈1.85 kB dropped
+ * (protocol.md §2.3), so estimates per inner reply keep each batch under 1.8 kB and at most two commands.
+ */
+const MULTIPLE_REPLY_BUDGET = 1800;
+const MULTIPLE_MAX_ITEMS = 2;
+const MULTIPLE_OUTER_OVERHEAD = 300;
+const REPLY_ESTIMATE: Record<string, number> = {
+  'Appliance.Control.ToggleX': 350,
+  'Appliance.Control.Toggle': 330,
+  'Appliance.Control.Electricity': 420,
+  'Appliance.System.DNDMode': 320,
+  'Appliance.System.Runtime': 330,
+  'Appliance.System.All': 1200,
+  'Appliance.Control.ConsumptionX': 1900,
+};
+/** After this many dropped batches in a row the client stops batching for good (until restart). */
+const MULTIPLE_DROP_LIMIT = 3;
+
+export class MerossClient {
+  readonly address: HostAddress;
+  /** `host[:port]` as shown in logs and errors. */
+  readonly label: string;
+  uuid: string | undefined;
+  abilities: Abilities | undefined;
+  /** Counters worth surfacing in debug logs and benchmarks. */
+  readonly stats = { requests: 0, badSignatures: 0, multipleDrops: 0 };
+  /** Device clock from the last reply header (Unix seconds); tiny values mean an unsynced clock. */
+  lastDeviceTime: number | undefined;
+
+  private readonly key: string;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly maxReplyBytes: number;
+  private readonly debug: (message: string) => void;
+  private readonly queue = new SerialQueue();
+  private multipleDropsInARow = 0;
+
+  constructor(options: ClientOptions) {
+    const address = parseHost(options.host);
+    if (!address) throw new TypeError(`"${options.host}" is not a valid host (expected an IP address or name, optionally :port)`);
+    this.address = address;
+    this.label = formatHost(address);
+    this.key = options.key;
+    this.uuid = options.uuid;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.retries = options.retries ?? 1;
+    this.maxReplyBytes = options.maxReplyBytes ?? 64 * 1024;
+    this.debug = options.debug ?? (() => undefined);
+  }
+
+  /** Requests waiting or on the wire for this plug. */
+  get pending(): number {
+    return this.queue.pending;
+  }
+
+  /** One verified request; GETs are retried on transient failures, SETs never (a retry could repeat a toggle). */
+  async request(namespace: string, method: Method, payload: Json, options: RequestOptions = {}): Promise<Json> {
+    const attempts = method === 'GET' ? 1 + this.retries : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Each attempt queues anew, so an urgent toggle can go between a failed poll and its retry.
+        return await this.queue.push(() => this.once(namespace, method, payload), options.urgent);
+      } catch (error) {
+        if (attempt >= attempts || !(error instanceof MerossError) || !error.retryable) throw error;
+        this.debug(`${this.label}: ${method} ${namespace} attempt ${attempt} failed (${error.code}), retrying`);
+      }
+    }
+  }
+
+  private async once(namespace: string, method: Method, payload: Json): Promise<Json> {
+    const message = buildMessage(namespace, method, payload, this.key);
+    this.stats.requests++;
+    const body = await postConfig(this.address, JSON.stringify(message), {
+      timeoutMs: this.timeoutMs,
+      maxReplyBytes: this.maxReplyBytes,
+    });
+    let reply: unknown;
+    try {
+      reply = JSON.parse(body);
+    } catch {
+      throw new MalformedReplyError(this.label, body.length === 0 ? 'empty body' : 'not JSON');
+    }
+    return this.verify(reply, message.header, method);
+  }
+
+  /** Checks a reply envelope against the request it answers; returns its payload. */
+  private verify(reply: unknown, sent: Pick<Header, 'messageId' | 'namespace'>, method: Method): Json {
+    if (!isObject(reply) || !isObject(reply.header) || !isObject(reply.payload)) {
+      throw new MalformedReplyError(this.label, 'no header or payload');
+    }
+    const header = reply.header as Partial<Header>;
+    const from = uuidFromTopic(header.from) ?? (typeof header.uuid === 'string' ? header.uuid : undefined);
+    const payload = reply.payload;
+    // A 5001 reply is signed with the plug's key — the very key we lack — so recognise it before the sign check.
+    if (header.method === 'ERROR') {
+      const code = isObject(payload.error) ? Number(payload.error.code) : undefined;
+      if (code === 5001) throw new WrongKeyError(this.label, from);
+    }
+    if (header.messageId !== sent.messageId) throw new MalformedReplyError(this.label, 'reply to another message');
+    if (typeof header.timestamp !== 'number' || typeof header.sign !== 'string' || !verifySign(header as Header, this.key)) {
+      this.stats.badSignatures++;
+      this.debug(`${this.label}: reply signature invalid (${this.stats.badSignatures} so far)`);
+      throw new MalformedReplyError(this.label, 'invalid reply signature');
+    }
+    if (this.uuid !== undefined && from !== undefined && from !== this.uuid) {
+      throw new WrongDeviceError(this.label, this.uuid, from);
+    }
+    this.lastDeviceTime = header.timestamp;
+    if (header.method === 'ERROR') {
+      const code = isObject(payload.error) ? Number(payload.error.code) : undefined;
+      throw new DeviceError(this.label, code, sent.namespace);
+    }
+    if (header.method !== ACK_FOR[method]) {
+      throw new MalformedReplyError(this.label, `method ${String(header.method)} instead of ${ACK_FOR[method]}`);
+    }
+    if (header.namespace !== sent.namespace) throw new MalformedReplyError(this.label, 'namespace mismatch');
+    return payload;
+  }
+
+  private decode<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof DecodeError) throw new MalformedReplyError(this.label, error.message);
+      throw error;
+    }
+  }
+
+  async ability(): Promise<Abilities> {
+    const payload = await this.request('Appliance.System.Ability', 'GET', {});
+    const abilities = this.decode(() => decodeAbility(payload));
+    if (abilities.encrypted) {
+      throw new UnsupportedError(this.label, 'this plug requires encrypted local messages (ECDHE), which is not supported yet');
+    }
+    this.abilities = abilities;
+    return abilities;
+  }
+
+  private async requireAbilities(): Promise<Abilities> {
+    return this.abilities ?? (await this.ability());
+  }
+
+  /** System.All; learns the uuid if none was given, otherwise checks it. */
+  async systemAll(): Promise<SystemInfo> {
+    const payload = await this.request('Appliance.System.All', 'GET', { all: {} });
+    const info = this.decode(() => decodeSystemAll(payload));
+    if (this.uuid === undefined) this.uuid = info.uuid;
+    else if (info.uuid !== this.uuid) throw new WrongDeviceError(this.label, this.uuid, info.uuid);
+    return info;
+  }
+
+  private async toggleNamespace(): Promise<NonNullable<Abilities['toggle']>> {
+    const ns = (await this.requireAbilities()).toggle;
+    if (!ns) throw new UnsupportedError(this.label, 'the plug lists neither ToggleX nor Toggle');
+    return ns;
+  }
+
+  private toggleGet(ns: NonNullable<Abilities['toggle']>): Command {
+    return ns === 'Appliance.Control.ToggleX'
+      ? { namespace: ns, method: 'GET', payload: { togglex: [] } }
+      : { namespace: ns, method: 'GET', payload: { toggle: [] } };
+  }
+
+  /** Switches the relay with ToggleX (fw 2.x/6.x) or Toggle (fw 1.1.x), as the ability list says. */
+  async setOn(on: boolean, options: RequestOptions = { urgent: true }): Promise<void> {
+    const ns = await this.toggleNamespace();
+    const onoff = on ? 1 : 0;
+    const payload = ns === 'Appliance.Control.ToggleX' ? { togglex: { channel: 0, onoff } } : { toggle: { onoff } };
+    await this.request(ns, 'SET', payload, options);
+  }
+
+  async getOn(): Promise<boolean> {
+    const ns = await this.toggleNamespace();
+    const cmd = this.toggleGet(ns);
+    const payload = await this.request(cmd.namespace, cmd.method, cmd.payload);
+    return this.decode(() => decodeToggle(payload, ns));
+  }
+
+  async electricity(): Promise<Electricity> {
+    const payload = await this.request('Appliance.Control.Electricity', 'GET', { electricity: {} });
+    return this.decode(() => decodeElectricity(payload));
+  }
+
+  /** Daily Wh from ConsumptionX, sorted by date, one entry per day. */
+  async consumption(): Promise<DailyEnergy[]> {
+    const payload = await this.request('Appliance.Control.ConsumptionX', 'GET', { consumptionx: [] });
+    return this.decode(() => decodeConsumption(payload));
+  }
+
+  /** Relay state and (if the plug meters) electricity, batched in one Multiple where the plug supports it. */
+  async poll(): Promise<PollResult> {
+    const abilities = await this.requireAbilities();
+    const ns = await this.toggleNamespace();
+    const commands: Command[] = [this.toggleGet(ns)];
+    if (abilities.electricity) commands.push({ namespace: 'Appliance.Control.Electricity', method: 'GET', payload: { electricity: {} } });
+    const [toggle, electricity] = await this.batch(commands);
+    return {
+      on: this.decode(() => decodeToggle(unwrap(toggle), ns)),
+      electricity: electricity === undefined ? undefined : this.decode(() => decodeElectricity(unwrap(electricity))),
+    };
+  }
+
+  /**
+   * Runs commands, packed into `Appliance.Control.Multiple` batches that respect the firmware's limits where the
+   * plug lists Multiple, else one by one. Returns, per command, its payload or the error it got. A batch the
+   * plug drops is retried as single requests.
+   */
+  async batch(commands: Command[]): Promise<Array<Json | MerossError>> {
+    const abilities = await this.requireAbilities();
+    const results: Array<Json | MerossError> = [];
+    for (const group of this.pack(commands, abilities)) {
+      if (group.length > 1) {
+        try {
+          results.push(...(await this.multiple(group)));
+          this.multipleDropsInARow = 0;
+          continue;
+        } catch (error) {
+          if (!(error instanceof ConnectionDroppedError || error instanceof ReplyTooLargeError || error instanceof MalformedReplyError)) {
+            throw error;
+          }
+          this.stats.multipleDrops++;
+          this.multipleDropsInARow++;
+          this.debug(`${this.label}: Multiple batch failed (${error.code}); sending its ${group.length} commands singly`);
+        }
+      }
+      for (const cmd of group) {
+        try {
+          results.push(await this.request(cmd.namespace, cmd.method, cmd.payload));
+        } catch (error) {
+          if (!(error instanceof MerossError) || error instanceof WrongKeyError || error instanceof WrongDeviceError) throw error;
+          results.push(error);
+        }
+      }
+    }
+    return results;
+  }
+
+  private pack(commands: Command[], abilities: Abilities): Command[][] {
+    const maxItems = Math.min(MULTIPLE_MAX_ITEMS, abilities.multipleMax);
+    if (maxItems < 2 || this.multipleDropsInARow >= MULTIPLE_DROP_LIMIT) return commands.map((c) => [c]);
+    const groups: Command[][] = [];
+    let group: Command[] = [];
+    let size = MULTIPLE_OUTER_OVERHEAD;
+    for (const cmd of commands) {
+      const estimate = REPLY_ESTIMATE[cmd.namespace] ?? 600;
+      if (group.length > 0 && (group.length >= maxItems || size + estimate > MULTIPLE_REPLY_BUDGET)) {
+        groups.push(group);
+        group = [];
+        size = MULTIPLE_OUTER_OVERHEAD;
+      }
+      group.push(cmd);
+      size += estimate;
+    }
+    if (group.length > 0) groups.push(group);
+    return groups;
+  }
+
+  private async multiple(group: Command[]): Promise<Array<Json | MerossError>> {
+    const inner = group.map((c) => buildMessage(c.namespace, c.method, c.payload, this.key));
+    const payload = await this.request('Appliance.Control.Multiple', 'SET', { multiple: inner });
+    const list = payload.multiple;
+    if (!Array.isArray(list)) throw new MalformedReplyError(this.label, 'Multiple reply without a list');
+    return inner.map((sent) => {
+      const reply: unknown = list.find((r) => isObject(r) && isObject(r.header) && r.header.messageId === sent.header.messageId);
+      if (reply === undefined) return new MalformedReplyError(this.label, `Multiple reply lacks ${sent.header.namespace}`);
+      try {
+        return this.verify(reply, sent.header, sent.header.method);
+      } catch (error) {
+        if (error instanceof WrongKeyError || error instanceof WrongDeviceError || !(error instanceof MerossError)) throw error;
+        return error;
+      }
+    });
+  }
+}
+
+function unwrap(result: Json | MerossError | undefined): Json {
+  if (result instanceof MerossError) throw result;
+  if (result === undefined) throw new TypeError('missing batch result');
+  return result;
+}

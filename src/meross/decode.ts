@@ -1,0 +1,172 @@
+/**
+ * Decoders from raw reply payloads to typed values in SI units. Pure functions: they take `unknown` (JSON from the
+ * network) and either return clean values or throw `DecodeError`, which the client turns into a
+ * MalformedReplyError naming the host. Shapes follow shared/traces (fw 1.1.x and 2.x).
+ */
+export class DecodeError extends Error {}
+
+export type Json = Record<string, unknown>;
+
+export function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function obj(v: unknown, what: string): Json {
+  if (!isObject(v)) throw new DecodeError(`${what} is not an object`);
+  return v;
+}
+
+/** Numbers arrive as numbers, but obfuscated traces and some firmwares use numeric strings. */
+function num(v: unknown, what: string): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new DecodeError(`${what} is not a number`);
+  return n;
+}
+
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new DecodeError(`${what} is not a string`);
+  return v;
+}
+
+function optStr(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+export interface Abilities {
+  namespaces: ReadonlySet<string>;
+  /** Which relay namespace this firmware speaks: fw 2.x/6.x `ToggleX`, fw 1.1.x `Toggle`. */
+  toggle: 'Appliance.Control.ToggleX' | 'Appliance.Control.Toggle' | undefined;
+  /** Max commands per `Appliance.Control.Multiple`, 0 when the plug has no Multiple (fw 1.x). */
+  multipleMax: number;
+  electricity: boolean;
+  consumptionX: boolean;
+  /** ECDHE listed: bodies would need encryption, which this plugin does not speak (protocol.md §3.13). */
+  encrypted: boolean;
+}
+
+export function decodeAbility(payload: unknown): Abilities {
+  const p = obj(payload, 'payload');
+  const list = obj(p.ability, 'ability');
+  const namespaces = new Set(Object.keys(list));
+  const multiple = list['Appliance.Control.Multiple'];
+  const maxCmd = isObject(multiple) && multiple.maxCmdNum !== undefined ? num(multiple.maxCmdNum, 'maxCmdNum') : 0;
+  return {
+    namespaces,
+    toggle: namespaces.has('Appliance.Control.ToggleX')
+      ? 'Appliance.Control.ToggleX'
+      : namespaces.has('Appliance.Control.Toggle')
+        ? 'Appliance.Control.Toggle'
+        : undefined,
+    multipleMax: namespaces.has('Appliance.Control.Multiple') ? Math.max(0, Math.floor(maxCmd || 1)) : 0,
+    electricity: namespaces.has('Appliance.Control.Electricity'),
+    consumptionX: namespaces.has('Appliance.Control.ConsumptionX'),
+    encrypted: namespaces.has('Appliance.Encrypt.ECDHE'),
+  };
+}
+
+export interface SystemInfo {
+  uuid: string;
+  mac: string;
+  /** `hardware.type`, e.g. `mss310`. */
+  model: string;
+  subType?: string;
+  hardwareVersion: string;
+  firmwareVersion: string;
+  chipType?: string;
+  /** The plug's own idea of its LAN address (`firmware.innerIp`). */
+  lanIp?: string;
+  on: boolean;
+  /** Device clock, Unix seconds (tiny values mean the clock is not set, protocol.md §2.4). */
+  deviceTime?: number;
+  timezone?: string;
+}
+
+export function decodeSystemAll(payload: unknown): SystemInfo {
+  const all = obj(obj(payload, 'payload').all, 'all');
+  const system = obj(all.system, 'all.system');
+  const hardware = obj(system.hardware, 'hardware');
+  const firmware = obj(system.firmware, 'firmware');
+  const time = isObject(system.time) ? system.time : undefined;
+  return {
+    uuid: str(hardware.uuid, 'hardware.uuid'),
+    mac: str(hardware.macAddress, 'hardware.macAddress').toLowerCase(),
+    model: str(hardware.type, 'hardware.type'),
+    subType: optStr(hardware.subType),
+    hardwareVersion: str(hardware.version, 'hardware.version'),
+    firmwareVersion: str(firmware.version, 'firmware.version'),
+    chipType: optStr(hardware.chipType),
+    lanIp: optStr(firmware.innerIp),
+    on: relayFromAll(all),
+    deviceTime: time?.timestamp !== undefined ? num(time.timestamp, 'time.timestamp') : undefined,
+    timezone: optStr(time?.timezone),
+  };
+}
+
+/** fw 2.x/6.x: `digest.togglex[]`; fw 1.1.x: `control.toggle`. */
+function relayFromAll(all: Json): boolean {
+  if (isObject(all.digest) && all.digest.togglex !== undefined) return onoff(all.digest.togglex, 'digest.togglex');
+  if (isObject(all.control) && all.control.toggle !== undefined) return onoff(all.control.toggle, 'control.toggle');
+  throw new DecodeError('System.All has neither digest.togglex nor control.toggle');
+}
+
+/** ToggleX comes as an object or a list of channels (protocol.md §3.5); channel 0 is the relay. */
+function onoff(v: unknown, what: string): boolean {
+  const item = Array.isArray(v) ? (v.find((c) => isObject(c) && (c.channel ?? 0) === 0) ?? v[0]) : v;
+  const value = num(obj(item, what).onoff, `${what}.onoff`);
+  if (value !== 0 && value !== 1) throw new DecodeError(`${what}.onoff is ${value}`);
+  return value === 1;
+}
+
+export function decodeToggle(payload: unknown, namespace: string): boolean {
+  const p = obj(payload, 'payload');
+  return namespace === 'Appliance.Control.ToggleX' ? onoff(p.togglex, 'togglex') : onoff(p.toggle, 'toggle');
+}
+
+export interface Electricity {
+  watts: number;
+  volts: number;
+  amps: number;
+}
+
+/** Raw units: power mW, voltage dV (0.1 V), current mA. */
+export function decodeElectricity(payload: unknown): Electricity {
+  const e = obj(obj(payload, 'payload').electricity, 'electricity');
+  const mw = num(e.power, 'electricity.power');
+  const dv = num(e.voltage, 'electricity.voltage');
+  const ma = num(e.current, 'electricity.current');
+  if (mw < 0 || dv < 0 || ma < 0) throw new DecodeError('negative electricity reading');
+  return { watts: round(mw / 1000, 3), volts: round(dv / 10, 1), amps: round(ma / 1000, 3) };
+}
+
+export interface DailyEnergy {
+  /** Device-local day, `YYYY-MM-DD`. */
+  date: string;
+  /** Unix seconds of the entry's last update. */
+  time: number;
+  wh: number;
+}
+
+/**
+ * ConsumptionX is a ring buffer: unsorted, possibly with repeated days (protocol.md §3.7). Returns one entry per
+ * day, sorted by date; for a repeated day the most recently updated entry wins.
+ */
+export function decodeConsumption(payload: unknown): DailyEnergy[] {
+  const list = obj(payload, 'payload').consumptionx;
+  if (!Array.isArray(list)) throw new DecodeError('consumptionx is not a list');
+  const byDate = new Map<string, DailyEnergy>();
+  for (const raw of list) {
+    const item = obj(raw, 'consumptionx item');
+    const date = str(item.date, 'consumptionx.date');
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new DecodeError(`consumptionx.date "${date.slice(0, 20)}"`);
+    const entry = { date, time: num(item.time ?? 0, 'consumptionx.time'), wh: num(item.value, 'consumptionx.value') };
+    if (entry.wh < 0) throw new DecodeError('negative consumptionx.value');
+    const seen = byDate.get(date);
+    if (!seen || entry.time > seen.time || (entry.time === seen.time && entry.wh > seen.wh)) byDate.set(date, entry);
+  }
+  return [...byDate.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}

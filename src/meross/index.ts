@@ -1,0 +1,6 @@
+/** The Meross local protocol library. No Homebridge imports: it could be published on its own. */
+export * from './envelope';
+export * from './errors';
+export * from './host';
+export * from './decode';
+export { MerossClient, type ClientOptions, type Command, type PollResult, type RequestOptions } from './client';
