@@ -1,0 +1,195 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Plug, type PlugLogger, type PlugOptions } from '../../src/plug/plug';
+import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
+
+interface Captured extends PlugLogger {
+  lines: Array<[level: string, message: string]>;
+}
+
+function logger(): Captured {
+  const lines: Captured['lines'] = [];
+  const at = (level: string) => (message: string) => void lines.push([level, message]);
+  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
+}
+
+const sims: SimulatedPlug[] = [];
+const plugs: Plug[] = [];
+afterEach(async () => {
+  for (const p of plugs.splice(0)) p.stop();
+  await Promise.all(sims.splice(0).map((s) => s.stop()));
+});
+
+async function setup(sim: SimulatorOptions = {}, opts: Partial<PlugOptions> = {}): Promise<{ sim: SimulatedPlug; plug: Plug; log: Captured }> {
+  const s = await SimulatedPlug.start(sim);
+  sims.push(s);
+  const log = logger();
+  const plug = new Plug({
+    host: s.address,
+    key: s.key,
+    name: 'Test plug',
+    pollIntervalMs: 1000,
+    energyPollIntervalMs: 1000,
+    timeoutMs: 500,
+    outletInUseWatts: 2,
+    log,
+    ...opts,
+  });
+  plugs.push(plug);
+  return { sim: s, plug, log };
+}
+
+describe('Plug model', () => {
+  it('learns identity, state and readings in one cycle, and reports only what changed', async () => {
+    const { sim, plug } = await setup({ firmware: 2, on: true, watts: 61.5, volts: 231.2, amps: 0.27 });
+    const updates: Array<Record<string, unknown>> = [];
+    plug.on('update', (c) => updates.push(c));
+    await plug.pollNow();
+    expect(plug.reachability).toBe('online');
+    expect(plug.uuid).toBe(sim.uuid);
+    expect(plug.info?.firmwareVersion).toBe('2.1.17');
+    expect(plug.snapshot).toMatchObject({ on: true, inUse: true, watts: 61.5, volts: 231.2, amps: 0.27 });
+    expect(plug.snapshot.totalKWh).toBeGreaterThan(0);
+    updates.length = 0;
+    await plug.pollNow();
+    // Nothing changed on the plug (energy read is not due again yet): no update at all.
+    expect(updates).toEqual([]);
+    sim.setReadings({ watts: 1.5 });
+    await plug.pollNow();
+    expect(updates).toEqual([{ watts: 1.5, inUse: false }]);
+  });
+
+  it('polls a firmware 2 plug with one batched request and a firmware 1 plug with two', async () => {
+    const v2 = await setup({ firmware: 2 });
+    await v2.plug.pollNow();
+    const v1 = await setup({ firmware: 1 });
+    await v1.plug.pollNow();
+    const mark2 = v2.sim.requests.length;
+    const mark1 = v1.sim.requests.length;
+    await Promise.all([v2.plug.pollNow(), v1.plug.pollNow()]);
+    expect(v2.sim.requests.slice(mark2).map((r) => r.namespace)).toEqual(['Appliance.Control.Multiple']);
+    expect(v1.sim.requests.slice(mark1).map((r) => r.namespace)).toEqual(['Appliance.Control.Toggle', 'Appliance.Control.Electricity']);
+  });
+
+  it('sends a write immediately and confirms it from the reply', async () => {
+    const { sim, plug } = await setup({ firmware: 1, on: false });
+    await plug.pollNow();
+    await plug.setOn(true);
+    expect(sim.isOn).toBe(true);
+    expect(plug.snapshot.on).toBe(true);
+    expect(sim.requests.at(-1)).toMatchObject({ namespace: 'Appliance.Control.Toggle', method: 'SET' });
+  });
+
+  it('collapses a burst of writes to the last one (last writer wins)', async () => {
+    const { sim, plug } = await setup({ firmware: 2, on: false });
+    await plug.pollNow();
+    const mark = sim.requests.length;
+    await sim.setFault({ type: 'delay', ms: 100 });
+    const writes = [plug.setOn(true), plug.setOn(false), plug.setOn(true), plug.setOn(false)];
+    await Promise.all(writes);
+    const sets = sim.requests.slice(mark).filter((r) => r.method === 'SET');
+    // The first goes out at once; the three queued behind it collapse into the newest.
+    expect(sets.map((r) => (r.payload as { togglex: { onoff: number } }).togglex.onoff)).toEqual([1, 0]);
+    expect(sim.isOn).toBe(false);
+    expect(plug.snapshot.on).toBe(false);
+  });
+
+  it('does not let a poll that started before a write undo it', async () => {
+    const { sim, plug } = await setup({ firmware: 1, on: false });
+    await plug.pollNow();
+    // fw 1 polls with two requests; the write slips in between them, after the old state was read.
+    const pollStarted = new Promise<void>((resolve) => sim.once('request', () => resolve()));
+    const poll = plug.pollNow();
+    await pollStarted;
+    const write = plug.setOn(true);
+    await Promise.all([poll, write]);
+    expect(sim.isOn).toBe(true);
+    expect(plug.snapshot.on).toBe(true);
+  });
+
+  it('rejects a failed write and keeps the confirmed state', async () => {
+    const { sim, plug, log } = await setup({ firmware: 2, on: false });
+    await plug.pollNow();
+    await sim.setFault({ type: 'offline' });
+    await expect(plug.setOn(true)).rejects.toMatchObject({ code: 'UNREACHABLE' });
+    expect(plug.snapshot.on).toBe(false);
+    expect(log.lines.some(([l, m]) => l === 'warn' && m.includes('could not switch on'))).toBe(true);
+  });
+
+  it('goes offline once a poll and its retry fail, logs once per change, and recovers on the next good poll', async () => {
+    const { sim, plug, log } = await setup({ firmware: 2 });
+    const states: string[] = [];
+    plug.on('reachability', (s) => states.push(s));
+    await plug.pollNow();
+    await sim.setFault({ type: 'offline' });
+    await plug.pollNow();
+    await plug.pollNow();
+    expect(plug.reachable).toBe(false);
+    expect(log.lines.filter(([, m]) => m.includes('cannot connect'))).toHaveLength(1);
+    await sim.setFault(null);
+    await plug.pollNow();
+    expect(states).toEqual(['online', 'offline', 'online']);
+    expect(log.lines.filter(([, m]) => m.includes('back online'))).toHaveLength(1);
+  });
+
+  it('treats a timeout like an outage, within the configured timeout', async () => {
+    const { sim, plug } = await setup({ firmware: 2 }, { timeoutMs: 200 });
+    await plug.pollNow();
+    await sim.setFault({ type: 'hang' });
+    const started = performance.now();
+    await plug.pollNow();
+    expect(plug.lastError?.code).toBe('TIMEOUT');
+    // One attempt plus its retry.
+    expect(performance.now() - started).toBeLessThan(2 * 200 + 300);
+  });
+
+  it('names the plug and the fix for a wrong key, without the key', async () => {
+    const { plug, log } = await setup({ firmware: 2 }, { key: 'secret-wrong-key' });
+    await plug.pollNow();
+    await plug.pollNow();
+    const errors = log.lines.filter(([l]) => l === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0][1]).toMatch(/^Test plug: .* rejected the device key .*Set the right key/);
+    expect(JSON.stringify(log.lines)).not.toContain('secret-wrong-key');
+    expect(plug.reachable).toBe(false);
+  });
+
+  it('refuses to control a different plug answering at the configured address', async () => {
+    const { sim, plug, log } = await setup({ firmware: 2 });
+    await plug.pollNow();
+    await sim.setFault({ type: 'wrong-uuid' });
+    await plug.pollNow();
+    expect(plug.lastError?.code).toBe('WRONG_DEVICE');
+    expect(plug.reachable).toBe(false);
+    const mark = sim.requests.length;
+    await expect(plug.setOn(!sim.isOn)).rejects.toMatchObject({ code: 'WRONG_DEVICE' });
+    expect(log.lines.some(([l, m]) => l === 'error' && m.includes('a different Meross device'))).toBe(true);
+    // The SET went out (the check is on the reply), but its outcome is never believed.
+    expect(sim.requests.length - mark).toBeLessThanOrEqual(1);
+  });
+
+  it('warns once about an unset plug clock and invents no energy from it', async () => {
+    const { sim, plug, log } = await setup({ firmware: 2 });
+    await sim.setFault({ type: 'unsynced-clock' });
+    await plug.pollNow();
+    await plug.pollNow();
+    expect(log.lines.filter(([l, m]) => l === 'warn' && m.includes('clock is not set'))).toHaveLength(1);
+    expect(plug.snapshot.totalKWh).toBe(0);
+    expect(plug.snapshot.watts).toBe(0);
+  });
+
+  it('starts from restored values before the plug has answered', async () => {
+    const { plug } = await setup({ firmware: 2 }, { restored: { on: true, watts: 42, totalKWh: 1.5 } });
+    expect(plug.reachability).toBe('unknown');
+    expect(plug.reachable).toBe(true);
+    expect(plug.snapshot).toMatchObject({ on: true, watts: 42, totalKWh: 1.5 });
+  });
+
+  it('counts the total from an Eve reset', async () => {
+    const { plug } = await setup({ firmware: 2 });
+    await plug.pollNow();
+    expect(plug.snapshot.totalKWh).toBeGreaterThan(0);
+    plug.resetTotal(1_800_000_000);
+    expect(plug.snapshot).toMatchObject({ totalKWh: 0, resetTime: 1_800_000_000 });
+    expect(plug.persisted.resetOffsetWh).toBeGreaterThan(0);
+  });
+});
