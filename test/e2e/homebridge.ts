@@ -23,6 +23,8 @@ export interface HomebridgeOptions {
   bind?: string[];
   port?: number;
   pin?: string;
+  /** Bridge id; keep it (and storageDir) across a restart so paired controllers still recognise the bridge. */
+  username?: string;
   /** Echo Homebridge's output to this process's stdout. */
   echo?: boolean;
   debug?: boolean;
@@ -134,7 +136,7 @@ export class Homebridge {
     const storageDir = options.storageDir ?? makeTempDir(`hb-${version}`);
     const port = options.port ?? (await freePort());
     const pin = options.pin ?? '031-45-154';
-    const username = randomMac();
+    const username = options.username ?? randomMac();
     const config = {
       bridge: {
         name: `Meross LAN ${version}`,
