@@ -7,6 +7,7 @@ import type {
 } from 'homebridge' with { 'resolution-mode': 'import' };
 import { parseConfig, type DeviceConfig, type MerossLanConfig } from './config';
 import { makeEveTypes, type EveTypes } from './homekit/eve';
+import { homekitName } from './homekit/name';
 import { OutletAdapter, type OutletContext } from './homekit/outlet';
 import type { SystemInfo } from './meross/decode';
 import { Plug } from './plug/plug';
@@ -141,7 +142,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
       plug.stop();
       return undefined;
     }
-    const name = device.name ?? fallbackName;
+    const name = homekitName(device.name ?? fallbackName);
     const uuid = plug.uuid;
     if (!uuid) return undefined;
     const accessory = new this.api.platformAccessory<OutletContext>(name, this.accessoryUuid(uuid), this.api.hap.Categories.OUTLET);
@@ -157,9 +158,10 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
       plug.stop();
       return;
     }
-    if (device.name && accessory.displayName !== device.name) {
-      accessory.displayName = device.name;
-      accessory.getService(this.api.hap.Service.AccessoryInformation)?.updateCharacteristic(this.api.hap.Characteristic.Name, device.name);
+    const wanted = device.name ? homekitName(device.name) : undefined;
+    if (wanted && accessory.displayName !== wanted) {
+      accessory.displayName = wanted;
+      accessory.getService(this.api.hap.Service.AccessoryInformation)?.updateCharacteristic(this.api.hap.Characteristic.Name, wanted);
     }
     accessory.context.host = device.host;
     accessory.context.plugUuid = plug.uuid ?? accessory.context.plugUuid;

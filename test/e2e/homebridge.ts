@@ -150,7 +150,8 @@ export class Homebridge {
       accessories: [],
     };
     writeFileSync(join(storageDir, 'config.json'), JSON.stringify(config, null, 2));
-    const args = [homebridgeBin(version), '-U', storageDir, '-P', pluginDir(), '--strict-plugin-resolution', '-C'];
+    const args = [homebridgeBin(version), '-U', storageDir, '-P', pluginDir(), '--strict-plugin-resolution'];
+    if (options.echo) args.push('-C'); // colour only for a person watching
     if (options.debug !== false) args.push('-D');
     const child = spawn(nodeFor(version), args, {
       cwd: storageDir,

@@ -1,0 +1,203 @@
+import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
+import { parseHost } from '../meross';
+
+/** Bad command line: reported as one line on stderr with exit status 2. */
+export class UsageError extends Error {}
+
+export interface PlugTarget {
+  /** `host[:port]` as given; validated with parseHost. */
+  host: string;
+  key: string;
+  timeoutMs: number;
+}
+
+export type SwitchAction = 'on' | 'off' | 'toggle';
+
+export type CliCommand =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'info'; plug: PlugTarget; json: boolean }
+  | { kind: 'switch'; action: SwitchAction; plug: PlugTarget; json: boolean }
+  | { kind: 'watch'; plug: PlugTarget; json: boolean; intervalMs: number }
+  | { kind: 'simulate'; count: number; firmware: 1 | 2; lfOnly: boolean; host: string; port: number };
+
+export const DEFAULT_TIMEOUT_S = 5;
+export const DEFAULT_INTERVAL_S = 2;
+/** homebridge-meross keeps ≥ 250 ms between requests; a poll is two of them on fw 1.x, so stay above that. */
+export const MIN_INTERVAL_S = 0.5;
+export const MAX_SIMULATED_PLUGS = 50;
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  host: { type: 'string' },
+  key: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+  interval: { type: 'string' },
+  count: { type: 'string' },
+  firmware: { type: 'string' },
+  'lf-only': { type: 'boolean' },
+  port: { type: 'string' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+const PLUG_OPTIONS: readonly OptionName[] = ['host', 'key', 'timeout', 'json'];
+const ALLOWED: Record<string, readonly OptionName[]> = {
+  info: PLUG_OPTIONS,
+  on: PLUG_OPTIONS,
+  off: PLUG_OPTIONS,
+  toggle: PLUG_OPTIONS,
+  watch: [...PLUG_OPTIONS, 'interval'],
+  simulate: ['count', 'firmware', 'lf-only', 'host', 'port'],
+};
+
+export const COMMANDS = Object.keys(ALLOWED);
+
+export const USAGE = `Usage: meross-lan <command> [options]
+
+Control Meross MSS310 smart plugs over the local network (no cloud).
+
+Commands:
+  info       show the plug's model, firmware, uuid, relay state and power reading
+  on         switch the relay on
+  off        switch the relay off
+  toggle     flip the relay (reads the current state first)
+  watch      print power, voltage and current every few seconds until Ctrl-C
+  simulate   run simulated plugs on this machine for testing, until Ctrl-C
+
+Plug options (info, on, off, toggle, watch):
+  --host HOST[:PORT]  the plug's address (port 80 unless given)
+  --key KEY           the plug's device key; instead you can set the environment
+                      variable MEROSS_KEY, which keeps the key out of your shell
+                      history (--key wins if both are given)
+  --timeout S         seconds to wait for each reply (default ${DEFAULT_TIMEOUT_S})
+  --json              machine-readable output: one JSON object per line
+  --interval S        watch only: seconds between readings (default ${DEFAULT_INTERVAL_S}, min ${MIN_INTERVAL_S})
+
+Simulator options (simulate):
+  --count N           how many plugs (default 1, max ${MAX_SIMULATED_PLUGS})
+  --firmware 1|2      1: hardware 1.0.0, firmware 1.1.18 (Toggle, no Multiple)
+                      2: hardware 2.0.0, firmware 2.1.17 (ToggleX, Multiple; default)
+  --lf-only           end HTTP header lines with a bare LF, like some firmwares
+  --host HOST         loopback address to listen on (default 127.0.0.1)
+  --port P            first port: plugs get P, P+1, ... (default 0: any free port)
+  Prints one JSON line per plug: {"host","port","uuid","key","firmware"}.
+  The keys are the simulator's own, made up at start.
+
+  -h, --help          show this help
+  -v, --version       show the version
+
+Exit status: 0 done, 1 the plug failed or refused, 2 bad command line.
+`;
+
+/**
+ * Turns argv (without node and the script) into a command. Throws UsageError with a one-line message that
+ * never repeats an option's value: a mistyped command line may well contain the key.
+ */
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new UsageError(describeParseError(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  if (positionals.length === 0) return { kind: 'help' };
+
+  const [command, ...extra] = positionals;
+  // hasOwn: a command named like an Object.prototype member ("toString") must not slip through.
+  const allowed = Object.hasOwn(ALLOWED, command) ? ALLOWED[command] : undefined;
+  if (!allowed) throw new UsageError(`unknown command "${printable(command)}" (commands: ${COMMANDS.join(', ')})`);
+  // Extra words are not echoed: a forgotten `--key` in front of one would print the key.
+  if (extra.length > 0) throw new UsageError(`${command} takes no arguments besides options (got ${extra.length} more)`);
+  for (const name of Object.keys(values) as OptionName[]) {
+    if (name !== 'help' && name !== 'version' && !allowed.includes(name)) {
+      throw new UsageError(`--${name} is not an option of ${command}`);
+    }
+  }
+
+  if (command === 'simulate') {
+    const port = values.port === undefined ? 0 : integer(values.port, '--port', 0, 65535);
+    const count = values.count === undefined ? 1 : integer(values.count, '--count', 1, MAX_SIMULATED_PLUGS);
+    if (port !== 0 && port + count - 1 > 65535) throw new UsageError(`--port ${port} leaves no room for ${count} plugs`);
+    const host = values.host ?? '127.0.0.1';
+    if (!isLoopback(host)) throw new UsageError('--host for simulate must be a loopback address such as 127.0.0.1 or ::1');
+    let firmware: 1 | 2 = 2;
+    if (values.firmware !== undefined) {
+      if (values.firmware !== '1' && values.firmware !== '2') throw new UsageError('--firmware must be 1 or 2');
+      firmware = values.firmware === '1' ? 1 : 2;
+    }
+    return { kind: 'simulate', count, firmware, lfOnly: values['lf-only'] ?? false, host, port };
+  }
+
+  const plug = plugTarget(values, env);
+  const json = values.json ?? false;
+  if (command === 'info') return { kind: 'info', plug, json };
+  if (command === 'watch') {
+    const interval = values.interval === undefined ? DEFAULT_INTERVAL_S : seconds(values.interval, '--interval', MIN_INTERVAL_S, 3600);
+    return { kind: 'watch', plug, json, intervalMs: Math.round(interval * 1000) };
+  }
+  return { kind: 'switch', action: command as SwitchAction, plug, json };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: true });
+}
+
+function plugTarget(values: ReturnType<typeof parse>['values'], env: Readonly<Record<string, string | undefined>>): PlugTarget {
+  if (values.host === undefined) throw new UsageError('--host is required (the plug\'s IP address or name, optionally :port)');
+  if (!parseHost(values.host)) {
+    throw new UsageError(`--host "${printable(values.host)}" is not a valid address (expected an IP address or name, optionally :port)`);
+  }
+  // An empty key is legitimate: self-paired plugs often use "" (protocol.md §1.3).
+  const key = values.key ?? env.MEROSS_KEY;
+  if (key === undefined) throw new UsageError('no device key: pass --key KEY or set the environment variable MEROSS_KEY');
+  const timeout = values.timeout === undefined ? DEFAULT_TIMEOUT_S : seconds(values.timeout, '--timeout', 0.1, 300);
+  return { host: values.host, key, timeoutMs: Math.round(timeout * 1000) };
+}
+
+function integer(text: string, option: string, min: number, max: number): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${option} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function seconds(text: string, option: string, min: number, max: number): number {
+  const n = /^\d+(\.\d+)?$|^\.\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${option} must be a number of seconds from ${min} to ${max}`);
+  return n;
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+/** Keeps an echoed word short and on one line. */
+function printable(text: string): string {
+  const clean = text.replace(/\p{Cc}/gu, '?');
+  return clean.length > 40 ? `${clean.slice(0, 40)}…` : clean;
+}
+
+/**
+ * parseArgs messages span several lines and suggest `--` tricks; this keeps the option name only. Values are
+ * never part of these messages, but the rewrite makes sure of it.
+ */
+function describeParseError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const option = /'(-{1,2}[^'\s=<]*)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${printable(option)}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    if (message.includes('does not take an argument')) return `${option} does not take a value`;
+    if (message.includes('ambiguous')) return `${option} needs a value (write ${option}=VALUE if the value starts with "-")`;
+    return `${option} needs a value`;
+  }
+  return 'cannot parse the command line';
+}

@@ -1,0 +1,65 @@
+import type { Electricity, SystemInfo } from '../meross';
+
+/** The `info --json` object. Readings are null only for a plug that does not meter (no Electricity ability). */
+export interface InfoJson {
+  host: string;
+  uuid: string;
+  model: string;
+  hardware: string;
+  firmware: string;
+  mac: string;
+  ip?: string;
+  on: boolean;
+  watts: number | null;
+  volts: number | null;
+  amps: number | null;
+}
+
+export function infoJson(host: string, info: SystemInfo, electricity: Electricity | undefined): InfoJson {
+  return {
+    host,
+    uuid: info.uuid,
+    model: info.model,
+    hardware: info.hardwareVersion,
+    firmware: info.firmwareVersion,
+    mac: info.mac,
+    ip: info.lanIp,
+    on: info.on,
+    watts: electricity?.watts ?? null,
+    volts: electricity?.volts ?? null,
+    amps: electricity?.amps ?? null,
+  };
+}
+
+export function formatInfo(info: InfoJson): string {
+  const rows: [string, string][] = [
+    ['Plug', info.host],
+    ['Model', `${info.model} (hardware ${info.hardware})`],
+    ['Firmware', info.firmware],
+    ['UUID', info.uuid],
+    ['MAC', info.mac],
+  ];
+  if (info.ip !== undefined) rows.push(['LAN IP', info.ip]);
+  rows.push(['Relay', onOff(info.on)]);
+  const { watts, volts, amps } = info;
+  rows.push(['Power', watts === null || volts === null || amps === null ? 'not metered' : formatElectricity({ watts, volts, amps })]);
+  return rows.map(([label, value]) => `${label.padEnd(9)} ${value}\n`).join('');
+}
+
+export function formatElectricity(e: Electricity): string {
+  return `${e.watts.toFixed(1).padStart(7)} W  ${e.volts.toFixed(1).padStart(5)} V  ${e.amps.toFixed(3).padStart(6)} A`;
+}
+
+export function onOff(on: boolean): string {
+  return on ? 'on' : 'off';
+}
+
+/** One `watch` line: local wall-clock time, relay, readings. */
+export function formatWatchLine(at: Date, on: boolean, e: Electricity | undefined): string {
+  const time = [at.getHours(), at.getMinutes(), at.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+  return `${time}  ${onOff(on).padEnd(3)}  ${e ? formatElectricity(e) : 'not metered'}\n`;
+}
+
+export function watchJson(at: Date, on: boolean, e: Electricity | undefined): string {
+  return `${JSON.stringify({ time: at.toISOString(), on, watts: e?.watts ?? null, volts: e?.volts ?? null, amps: e?.amps ?? null })}\n`;
+}

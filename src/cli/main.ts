@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MerossClient, MerossError } from '../meross';
+import { SimulatedPlug } from '../simulator';
+import { parseCli, USAGE, UsageError, type CliCommand, type PlugTarget, type SwitchAction } from './args';
+import { formatInfo, formatWatchLine, infoJson, onOff, watchJson } from './format';
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Aborted on SIGINT/SIGTERM: ends `watch` and `simulate` normally (exit 0), interrupts the others (130). */
+  signal?: AbortSignal;
+  /** A person reads stdout: `simulate` then also narrates on stderr. */
+  interactive?: boolean;
+  now?: () => Date;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+/** What a shell reports for a command ended by SIGINT. */
+export const EXIT_INTERRUPTED = 130;
+
+const PREFIX = 'meross-lan: ';
+
+class Interrupted extends Error {}
+
+/** Runs one command line; resolves to the exit status. Never throws and never prints the device key. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let command: CliCommand;
+  try {
+    command = parseCli(argv, io.env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    io.stderr(`${PREFIX}${error.message} (see meross-lan --help)\n`);
+    return EXIT_USAGE;
+  }
+  const signal = io.signal ?? new AbortController().signal;
+  try {
+    switch (command.kind) {
+      case 'help':
+        io.stdout(USAGE);
+        return EXIT_OK;
+      case 'version':
+        io.stdout(`${version()}\n`);
+        return EXIT_OK;
+      case 'info':
+        await interruptible(info(command.plug, command.json, io), signal);
+        return EXIT_OK;
+      case 'switch':
+        await interruptible(switchRelay(command.plug, command.action, command.json, io), signal);
+        return EXIT_OK;
+      case 'watch':
+        await watch(command.plug, command.intervalMs, command.json, io, signal);
+        return EXIT_OK;
+      case 'simulate':
+        await simulate(command, io, signal);
+        return EXIT_OK;
+    }
+  } catch (error) {
+    if (error instanceof Interrupted) return EXIT_INTERRUPTED;
+    io.stderr(`${PREFIX}${describeError(error, 'plug' in command ? command.plug.key : undefined)}\n`);
+    return EXIT_FAILED;
+  }
+}
+
+/** MerossError messages name the host and never the key (errors.ts); anything else is a bug, reported tersely. */
+export function describeError(error: unknown, key?: string): string {
+  let text = error instanceof MerossError ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+  // Only foreign messages could hold the key; a very short key would match ordinary words, hence the length floor.
+  if (!(error instanceof MerossError) && key !== undefined && key.length >= 4) text = text.split(key).join('***');
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+export function version(): string {
+  // __dirname is src/cli or dist/cli; package.json sits two levels up in both layouts.
+  const pkg: unknown = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+  const v = typeof pkg === 'object' && pkg !== null ? (pkg as { version?: unknown }).version : undefined;
+  return typeof v === 'string' ? v : 'unknown';
+}
+
+function client(plug: PlugTarget): MerossClient {
+  // No retries: --timeout is then the longest a failing command waits, which is what a person at a shell expects.
+  return new MerossClient({ host: plug.host, key: plug.key, timeoutMs: plug.timeoutMs, retries: 0 });
+}
+
+async function info(plug: PlugTarget, json: boolean, io: CliIo): Promise<void> {
+  const c = client(plug);
+  const abilities = await c.ability();
+  const system = await c.systemAll();
+  const electricity = abilities.electricity ? await c.electricity() : undefined;
+  const result = infoJson(c.label, system, electricity);
+  io.stdout(json ? `${JSON.stringify(result)}\n` : formatInfo(result));
+}
+
+async function switchRelay(plug: PlugTarget, action: SwitchAction, json: boolean, io: CliIo): Promise<void> {
+  const c = client(plug);
+  const on = action === 'toggle' ? !(await c.getOn()) : action === 'on';
+  await c.setOn(on);
+  io.stdout(json ? `${JSON.stringify({ host: c.label, on })}\n` : `${c.label}: relay ${onOff(on)}\n`);
+}
+
+/**
+ * Polls until the signal fires. A plug that cannot be read at the start is an error; later transient failures
+ * (timeouts, drops) are reported on stderr and watching goes on, since plugs do miss the odd request.
+ */
+async function watch(plug: PlugTarget, intervalMs: number, json: boolean, io: CliIo, signal: AbortSignal): Promise<void> {
+  const c = client(plug);
+  const now = io.now ?? (() => new Date());
+  for (let first = true; !signal.aborted; first = false) {
+    const started = Date.now();
+    try {
+      const result = await interruptible(c.poll(), signal);
+      const at = now();
+      io.stdout(json ? watchJson(at, result.on, result.electricity) : formatWatchLine(at, result.on, result.electricity));
+    } catch (error) {
+      if (error instanceof Interrupted) return;
+      if (first || !(error instanceof MerossError) || !error.retryable) throw error;
+      io.stderr(`${PREFIX}${describeError(error)}\n`);
+    }
+    await sleep(intervalMs - (Date.now() - started), signal);
+  }
+}
+
+async function simulate(command: Extract<CliCommand, { kind: 'simulate' }>, io: CliIo, signal: AbortSignal): Promise<void> {
+  const plugs: SimulatedPlug[] = [];
+  try {
+    for (let i = 0; i < command.count && !signal.aborted; i++) {
+      const port = command.port === 0 ? 0 : command.port + i;
+      try {
+        plugs.push(await SimulatedPlug.start({ firmware: command.firmware, lfOnly: command.lfOnly, host: command.host, port }));
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new Error(`cannot start simulated plug ${i + 1} on ${command.host} port ${port === 0 ? '(any)' : port}: ${reason}`);
+      }
+    }
+    for (const plug of plugs) {
+      const { host, port, uuid, key, firmware } = plug;
+      io.stdout(`${JSON.stringify({ host, port, uuid, key, firmware })}\n`);
+      if (io.interactive) {
+        plug.on('toggle', (event) => {
+          io.stderr(`${PREFIX}${plug.address}: relay ${onOff(event.on)} (${event.source})\n`);
+        });
+      }
+    }
+    if (io.interactive && !signal.aborted) io.stderr(`${PREFIX}${plugs.length} simulated plug(s) running; Ctrl-C stops them\n`);
+    await aborted(signal);
+  } finally {
+    await Promise.all(plugs.map((plug) => plug.stop()));
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    signal.addEventListener(
+      'abort',
+      () => {
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Settles with the work, or rejects with Interrupted as soon as the signal fires. The client has no cancel, so
+ * the request itself runs on; the bin does not wait for it (cli.ts exits shortly after main returns).
+ */
+function interruptible<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    // Abandoned, but its failure must not surface as an unhandled rejection.
+    work.catch(() => undefined);
+    return Promise.reject(new Interrupted());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(new Interrupted());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work
+      .finally(() => {
+        signal.removeEventListener('abort', onAbort);
+      })
+      .then(resolve, reject);
+  });
+}

@@ -1,0 +1,362 @@
+import { sign, type Header, type Method } from '../meross/envelope';
+import { EnergyMeter } from './consumption';
+import { AP_BSSID, PROFILES, TIMEZONE, TIME_RULE_LONDON, WIFI_SIGNAL, WIFI_SSID_B64, type FirmwareProfile } from './fixtures';
+import { debugPayload, firmwarePayload, hardwarePayload } from './system';
+import type { ConsumptionEntry, Firmware, Readings, RequestRecord, ToggleEvent, ToggleSource } from './types';
+
+/** What the plug does with one request: answer with a body, or close the connection without a word. */
+export type Outcome = { kind: 'reply'; body: string } | { kind: 'drop'; reason: string };
+
+export interface ParsedHeader {
+  messageId: string;
+  namespace: string;
+  method: string;
+  raw: Payload;
+}
+
+export interface Parsed {
+  kind: 'parsed';
+  record: RequestRecord;
+  header: ParsedHeader;
+  payload: unknown;
+}
+
+export interface DeviceInit {
+  firmware: Firmware;
+  uuid: string;
+  mac: string;
+  key: string;
+  /** Reported as `innerIp`. */
+  host: string;
+  on: boolean;
+  readings: Readings;
+  maxReplyBytes: number;
+  now: () => number;
+  onToggle: (event: ToggleEvent) => void;
+}
+
+type Payload = Record<string, unknown>;
+interface Handler {
+  get?: (payload: Payload) => Payload;
+  /** Returns undefined for a payload the firmware would not accept (→ dropped connection). */
+  set?: (payload: Payload) => Payload | undefined;
+}
+
+const ACK: Partial<Record<string, Method>> = { GET: 'GETACK', SET: 'SETACK', PUSH: 'PUSH' };
+const MULTIPLE = 'Appliance.Control.Multiple';
+/** The unsynced-clock fault pretends the plug booted this long ago (the fw 1.1.13 fixture says 40). */
+const UNSYNCED_UPTIME_S = 40;
+
+function isObject(v: unknown): v is Payload {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function headerOf(message: Payload): ParsedHeader | undefined {
+  const h = message.header;
+  if (!isObject(h) || typeof h.messageId !== 'string' || typeof h.namespace !== 'string' || typeof h.method !== 'string') {
+    return undefined;
+  }
+  return { messageId: h.messageId, namespace: h.namespace, method: h.method, raw: h };
+}
+
+function onoffOf(v: unknown): boolean | undefined {
+  if (!isObject(v)) return undefined;
+  return v.onoff === 1 ? true : v.onoff === 0 ? false : undefined;
+}
+
+/**
+ * The plug's state and its namespace handlers, with no sockets: `handle` turns one request body into what
+ * the firmware would send back. Network-level faults are the server's business, not this class's.
+ */
+export class PlugDevice {
+  readonly profile: FirmwareProfile;
+  readonly meter: EnergyMeter;
+  relayOn: boolean;
+  /** Device seconds of the last relay change. */
+  lmTime: number;
+  dndMode = 0;
+  timezone = TIMEZONE;
+  timeRule: unknown[] = TIME_RULE_LONDON.map((r) => [...r]);
+  /** Fault switches, set by the server. */
+  unsynced = false;
+  impostor?: { uuid: string; mac: string };
+
+  private configured: Readings;
+  private readonly startMs: number;
+  private readonly handlers: Record<string, Handler>;
+
+  constructor(private readonly init: DeviceInit) {
+    this.profile = PROFILES[init.firmware];
+    this.startMs = init.now();
+    this.relayOn = init.on;
+    this.configured = { ...init.readings };
+    this.lmTime = Math.floor(this.startMs / 1000) - 3 * 3600;
+    // Six hours a day at the configured load gives day values in the range of the traces (300–600 Wh).
+    this.meter = new EnergyMeter(this.startMs, Math.max(1, init.readings.watts * 6));
+    const all = this.buildHandlers();
+    this.handlers = Object.fromEntries(Object.entries(all).filter(([ns]) => ns in this.profile.ability));
+  }
+
+  get uuid(): string {
+    return this.impostor?.uuid ?? this.init.uuid;
+  }
+
+  get mac(): string {
+    return this.impostor?.mac ?? this.init.mac;
+  }
+
+  /** The device clock in seconds: wall time once synced, uptime-like before. */
+  seconds(): number {
+    const now = this.init.now();
+    if (this.unsynced) return UNSYNCED_UPTIME_S + Math.floor((now - this.startMs) / 1000);
+    return Math.floor(now / 1000);
+  }
+
+  /** What Electricity reports now, in SI units. */
+  readings(): Readings {
+    if (this.unsynced) return { watts: 0, volts: 0, amps: 0 };
+    if (!this.relayOn) return { watts: 0, volts: this.configured.volts, amps: 0 };
+    return { ...this.configured };
+  }
+
+  setReadings(r: Partial<Readings>): void {
+    this.accrue();
+    this.configured = { ...this.configured, ...r };
+  }
+
+  /** Returns whether the relay changed; only a change moves lmTime and emits 'toggle'. */
+  setRelay(on: boolean, source: ToggleSource): boolean {
+    if (on === this.relayOn) return false;
+    this.accrue();
+    this.relayOn = on;
+    this.lmTime = this.seconds();
+    this.init.onToggle({ on, source });
+    return true;
+  }
+
+  consumption(): ConsumptionEntry[] {
+    this.accrue();
+    return this.meter.entries;
+  }
+
+  /** Energy is integrated lazily, at the configured load while on, whenever something reads or changes it. */
+  private accrue(): void {
+    this.meter.advance(this.init.now(), this.relayOn ? this.configured.watts : 0);
+  }
+
+  /**
+   * First half of handling a request: what it is (for the request log), without acting on it yet, so the
+   * server can report the request before any side effect such as a 'toggle' event.
+   */
+  parse(body: string): Parsed | Extract<Outcome, { kind: 'drop' }> {
+    let message: unknown;
+    try {
+      message = JSON.parse(body);
+    } catch {
+      return { kind: 'drop', reason: 'body is not JSON' };
+    }
+    const header = isObject(message) ? headerOf(message) : undefined;
+    if (!isObject(message) || !header) return { kind: 'drop', reason: 'missing or incomplete header' };
+    const payload = message.payload ?? {};
+    const record: RequestRecord = {
+      namespace: header.namespace,
+      method: header.method,
+      payload,
+      at: this.init.now(),
+      signOk: this.signOk(header.raw),
+    };
+    const items = isObject(payload) && Array.isArray(payload.multiple) ? payload.multiple : undefined;
+    if (header.namespace === MULTIPLE && items) {
+      record.inner = [];
+      for (const item of items) {
+        const h = isObject(item) ? headerOf(item) : undefined;
+        if (isObject(item) && h) {
+          const signOk = this.signOk(h.raw);
+          record.inner.push({ namespace: h.namespace, method: h.method, payload: item.payload ?? {}, at: record.at, signOk });
+        }
+      }
+    }
+    return { kind: 'parsed', record, header, payload };
+  }
+
+  /** Second half: act on the request and produce what goes on the wire. */
+  execute(parsed: Parsed): Outcome {
+    const { header: h, payload, record } = parsed;
+    if (!record.signOk) {
+      const header = this.header(h.messageId, h.namespace, 'ERROR', true);
+      const reply = { header, payload: { error: { code: 5001, detail: 'sign error' } } };
+      return { kind: 'reply', body: JSON.stringify(reply) };
+    }
+    if (h.namespace === MULTIPLE && MULTIPLE in this.profile.ability) return this.multiple(h.messageId, h.method, payload);
+    const result = isObject(payload) ? this.dispatch(h.namespace, h.method, payload) : undefined;
+    if (!result) return { kind: 'drop', reason: `unsupported ${h.method} ${h.namespace}` };
+    const reply = { header: this.header(h.messageId, h.namespace, result.method, true), payload: result.payload };
+    return { kind: 'reply', body: JSON.stringify(reply) };
+  }
+
+  private signOk(h: Payload): boolean {
+    const ts = h.timestamp;
+    if (typeof h.sign !== 'string' || typeof h.messageId !== 'string') return false;
+    if (typeof ts !== 'number' && !(typeof ts === 'string' && /^\d+$/.test(ts))) return false;
+    return sign(h.messageId, this.init.key, Number(ts)) === h.sign.toLowerCase();
+  }
+
+  private header(messageId: string, namespace: string, method: Method, outer: boolean): Header {
+    const timestamp = this.seconds();
+    const header: Header = {
+      messageId,
+      namespace,
+      method,
+      payloadVersion: 1,
+      from: `/appliance/${this.uuid}/publish`,
+      timestamp,
+      timestampMs: this.init.now() % 1000,
+      sign: sign(messageId, this.init.key, timestamp),
+    };
+    // The 2.1.17 trace shows inner Multiple headers without `uuid`; only the outer one carries it.
+    if (outer && this.profile.headerUuid) header.uuid = this.uuid;
+    return header;
+  }
+
+  private dispatch(namespace: string, method: string, payload: Payload): { method: Method; payload: Payload } | undefined {
+    const handler = this.handlers[namespace];
+    const ack = ACK[method];
+    if (!handler || !ack) return undefined;
+    const fn = method === 'SET' ? handler.set : handler.get;
+    const out = fn?.(payload);
+    return out ? { method: ack, payload: out } : undefined;
+  }
+
+  private multiple(messageId: string, method: string, payload: unknown): Outcome {
+    const items = isObject(payload) ? payload.multiple : undefined;
+    if (method !== 'SET' || !Array.isArray(items)) return { kind: 'drop', reason: 'malformed Multiple' };
+    const maxCmdNum = this.profile.ability[MULTIPLE].maxCmdNum;
+    if (items.length > maxCmdNum) return { kind: 'drop', reason: `Multiple with ${items.length} > ${maxCmdNum} items` };
+    const replies: Payload[] = [];
+    const parsed = items.map((item: unknown) => {
+      const h = isObject(item) ? headerOf(item) : undefined;
+      return isObject(item) && h ? { ...h, payload: item.payload ?? {} } : undefined;
+    });
+    for (const p of parsed) {
+      if (!p || p.namespace === MULTIPLE || !isObject(p.payload)) return { kind: 'drop', reason: 'malformed Multiple item' };
+      const result = this.dispatch(p.namespace, p.method, p.payload);
+      if (!result) return { kind: 'drop', reason: `unsupported ${p.method} ${p.namespace} in Multiple` };
+      replies.push({ header: this.header(p.messageId, p.namespace, result.method, false), payload: result.payload });
+    }
+    const body = JSON.stringify({ header: this.header(messageId, MULTIPLE, 'SETACK', true), payload: { multiple: replies } });
+    // Like fw 2.1.17, the items have already been executed when the reply turns out too big to send.
+    const size = Buffer.byteLength(body);
+    const max = this.init.maxReplyBytes;
+    if (size > max) return { kind: 'drop', reason: `Multiple reply of ${size} B > ${max} B` };
+    return { kind: 'reply', body };
+  }
+
+  private timePayload(): Payload {
+    if (this.unsynced) return { timestamp: this.seconds(), timezone: '', timeRule: [] };
+    return { timestamp: this.seconds(), timezone: this.timezone, timeRule: this.timeRule };
+  }
+
+  private all(): Payload {
+    const system = {
+      hardware: hardwarePayload(this.profile, this.uuid, this.mac),
+      firmware: firmwarePayload(this.profile, this.init.host),
+      time: this.timePayload(),
+      online: { status: 1 },
+    };
+    const onoff = this.relayOn ? 1 : 0;
+    if (this.init.firmware === 1) {
+      return { all: { system, control: { toggle: { onoff, lmTime: this.lmTime }, trigger: [], timer: [] } } };
+    }
+    return { all: { system, digest: { togglex: [{ channel: 0, onoff, lmTime: this.lmTime }], triggerx: [], timerx: [] } } };
+  }
+
+  private electricity(): Payload {
+    const r = this.readings();
+    const e: Payload = {
+      channel: 0,
+      current: Math.round(r.amps * 1000),
+      voltage: Math.round(r.volts * 10),
+      power: Math.round(r.watts * 1000),
+    };
+    if (this.profile.calibration) e.config = { ...this.profile.calibration };
+    return { electricity: e };
+  }
+
+  private consumptionX(): Payload {
+    if (this.unsynced) return { consumptionx: [{ date: '1970-01-01', time: this.seconds(), value: 0 }] };
+    return { consumptionx: this.consumption().map((e) => ({ date: e.date, time: e.time, value: e.value })) };
+  }
+
+  private debug(): Payload {
+    // The simulated plug pretends it booted an hour before the simulator started.
+    const uptimeS = Math.floor((this.init.now() - this.startMs) / 1000) + 3600;
+    return debugPayload(this.profile, this.init.firmware === 1, this.init.host, uptimeS, this.seconds());
+  }
+
+  private buildHandlers(): Record<string, Handler> {
+    const toggleState = (): Payload => ({ onoff: this.relayOn ? 1 : 0, lmTime: this.lmTime });
+    return {
+      'Appliance.System.All': { get: () => this.all() },
+      'Appliance.System.Ability': { get: () => ({ payloadVersion: 1, ability: this.profile.ability }) },
+      'Appliance.System.Hardware': { get: () => ({ hardware: hardwarePayload(this.profile, this.uuid, this.mac) }) },
+      'Appliance.System.Firmware': { get: () => ({ firmware: firmwarePayload(this.profile, this.init.host) }) },
+      'Appliance.System.Online': { get: () => ({ online: { status: 1 } }) },
+      'Appliance.System.Debug': { get: () => this.debug() },
+      'Appliance.System.Runtime': { get: () => ({ runtime: { signal: WIFI_SIGNAL } }) },
+      'Appliance.System.Position': { get: () => ({ position: { longitude: 0, latitude: 0 } }) },
+      'Appliance.System.Time': {
+        get: () => ({ time: this.timePayload() }),
+        set: (p) => {
+          if (!isObject(p.time)) return undefined;
+          if (typeof p.time.timezone === 'string') this.timezone = p.time.timezone;
+          if (Array.isArray(p.time.timeRule)) this.timeRule = p.time.timeRule;
+          return {};
+        },
+      },
+      'Appliance.System.DNDMode': {
+        get: () => ({ DNDMode: { mode: this.dndMode } }),
+        set: (p) => {
+          const mode = isObject(p.DNDMode) ? p.DNDMode.mode : undefined;
+          if (mode !== 0 && mode !== 1) return undefined;
+          this.dndMode = mode;
+          return {};
+        },
+      },
+      'Appliance.Config.WifiList': {
+        get: () => ({
+          wifiList: [{ ssid: WIFI_SSID_B64, bssid: AP_BSSID, signal: WIFI_SIGNAL, channel: 6, encryption: 6, cipher: 3 }],
+        }),
+      },
+      'Appliance.Control.Toggle': {
+        get: () => ({ toggle: toggleState() }),
+        set: (p) => {
+          const on = onoffOf(p.toggle);
+          if (on === undefined) return undefined;
+          this.setRelay(on, 'request');
+          return {};
+        },
+      },
+      'Appliance.Control.ToggleX': {
+        // Object form with a stray top-level channel, as the 2.1.4 and 2.1.17 plugs answer.
+        get: () => ({ channel: 0, togglex: { channel: 0, ...toggleState() } }),
+        set: (p) => {
+          const list: unknown[] = Array.isArray(p.togglex) ? p.togglex : [p.togglex];
+          const item = list.find((t) => isObject(t) && (t.channel === undefined || t.channel === 0));
+          const on = onoffOf(item);
+          if (on === undefined) return undefined;
+          this.setRelay(on, 'request');
+          return {};
+        },
+      },
+      'Appliance.Control.Timer': { get: () => ({ timer: [] }) },
+      'Appliance.Control.Trigger': { get: () => ({ trigger: [] }) },
+      'Appliance.Control.TimerX': { get: () => ({ digest: {}, timerx: {} }) },
+      'Appliance.Control.TriggerX': { get: () => ({ digest: {}, triggerx: {} }) },
+      'Appliance.Digest.TimerX': { get: () => ({ digest: [] }) },
+      'Appliance.Digest.TriggerX': { get: () => ({ digest: [] }) },
+      'Appliance.Control.Electricity': { get: () => this.electricity() },
+      'Appliance.Control.ConsumptionX': { get: () => this.consumptionX() },
+      'Appliance.Control.ConsumptionConfig': { get: () => ({ config: { ...this.profile.calibration } }) },
+    };
+  }
+}

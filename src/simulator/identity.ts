@@ -1,0 +1,40 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { isIP } from 'node:net';
+
+export function randomMac(): string {
+  const tail = [...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0'));
+  return ['48', 'e1', 'e9', ...tail].join(':');
+}
+
+/**
+ * Shaped like the 2.1.17 unit's uuid (`20091131118061251h57` + MAC): digits with a stray `h`, so clients
+ * that wrongly validate uuids as hex fail against the simulator as they would against the real plug.
+ */
+export function uuidForMac(mac: string): string {
+  const digits = (n: number): string => Array.from({ length: n }, () => String(randomInt(10))).join('');
+  return `${digits(17)}h${digits(2)}${mac.replace(/:/g, '').toLowerCase()}`;
+}
+
+/** The MAC a uuid ends with, when its last 12 chars are hex. */
+export function macFromUuid(uuid: string): string | undefined {
+  const tail = uuid.slice(-12).toLowerCase();
+  if (!/^[0-9a-f]{12}$/.test(tail)) return undefined;
+  return tail.match(/../g)?.join(':');
+}
+
+export function randomKey(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** The simulator must never be reachable from the LAN: it answers to anyone who knows the (fake) key. */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  const kind = isIP(host);
+  if (kind === 4) return host.startsWith('127.');
+  if (kind === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
+export function formatAddress(host: string, port: number): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,317 @@
+import { EventEmitter, once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { PlugDevice, type Outcome } from './device';
+import { RequestReader, response, responseHead, type ReadResult } from './http';
+import { formatAddress, isLoopback, macFromUuid, randomKey, randomMac, uuidForMac } from './identity';
+import type { ConsumptionEntry, Fault, Firmware, Readings, RequestRecord, SimulatorOptions, ToggleEvent } from './types';
+
+export interface SimulatedPlugEvents {
+  /** A request was parsed; emitted before the plug acts on it or answers. */
+  request: [RequestRecord];
+  toggle: [ToggleEvent];
+}
+
+const MAX_RECORDS = 1000;
+/** A client that connects and sends nothing must not block the one-at-a-time queue forever. */
+const READ_TIMEOUT_MS = 5000;
+/** After our reply, a client that never closes its side is cut off. */
+const LINGER_MS = 2000;
+const DEFAULT_OVERSIZE = 1024 * 1024;
+
+/**
+ * A simulated MSS310 on a loopback TCP port: hand-written HTTP framing, one request at a time like the real
+ * firmware, and switchable faults. The device logic itself lives in PlugDevice.
+ */
+export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
+  readonly host: string;
+  readonly uuid: string;
+  readonly mac: string;
+  readonly key: string;
+  readonly firmware: Firmware;
+  readonly name: string;
+  readonly requests: RequestRecord[] = [];
+
+  private readonly device: PlugDevice;
+  private readonly lfOnly: boolean;
+  private _port: number;
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  /** Serial queue: each connection is served only after the previous one is finished. */
+  private queue: Promise<void> = Promise.resolve();
+  /** Serialises listener changes so that quick setFault calls cannot interleave a close and a listen. */
+  private listenerChain: Promise<void> = Promise.resolve();
+  private currentFault: Fault | null = null;
+  private everyOtherCount = 0;
+  private hangReleases = new Set<() => void>();
+  private stopped = false;
+
+  private constructor(options: SimulatorOptions) {
+    super();
+    const host = options.host ?? '127.0.0.1';
+    if (!isLoopback(host)) throw new Error(`simulated plugs bind to loopback only, not ${host}`);
+    this.host = host;
+    this._port = options.port ?? 0;
+    this.firmware = options.firmware ?? 2;
+    this.mac = (options.mac ?? (options.uuid && macFromUuid(options.uuid)) ?? randomMac()).toLowerCase();
+    this.uuid = options.uuid ?? uuidForMac(this.mac);
+    this.key = options.key ?? randomKey();
+    this.name = options.name ?? `mss310-${this.mac.slice(-5).replace(':', '')}`;
+    this.lfOnly = options.lfOnly ?? false;
+    this.device = new PlugDevice({
+      firmware: this.firmware,
+      uuid: this.uuid,
+      mac: this.mac,
+      key: this.key,
+      host,
+      on: options.on ?? false,
+      readings: { watts: options.watts ?? 60.5, volts: options.volts ?? 230.1, amps: options.amps ?? 0.27 },
+      maxReplyBytes: options.maxReplyBytes ?? 1850,
+      now: options.now ?? Date.now,
+      onToggle: (event) => this.emit('toggle', event),
+    });
+  }
+
+  static async start(options: SimulatorOptions = {}): Promise<SimulatedPlug> {
+    const plug = new SimulatedPlug(options);
+    await plug.listen();
+    return plug;
+  }
+
+  get port(): number {
+    return this._port;
+  }
+
+  get address(): string {
+    return formatAddress(this.host, this._port);
+  }
+
+  /** Relay state. (Not `on`, as the brief had it: that name is EventEmitter's `on()` method.) */
+  get isOn(): boolean {
+    return this.device.relayOn;
+  }
+
+  /** What Electricity would report right now: 0 W/0 A while off, all zeros with an unsynced clock. */
+  get readings(): Readings {
+    return this.device.readings();
+  }
+
+  setReadings(r: Partial<Readings>): void {
+    this.device.setReadings(r);
+  }
+
+  /** The physical button. */
+  press(): void {
+    this.device.setRelay(!this.device.relayOn, 'button');
+  }
+
+  /** A change not caused by a request (e.g. a timer on the plug). Emits 'toggle' only if the state changes. */
+  setOn(on: boolean): void {
+    this.device.setRelay(on, 'local');
+  }
+
+  /** The daily ring buffer, unsorted; today's entry includes the energy used up to now. */
+  get consumption(): ConsumptionEntry[] {
+    return this.device.consumption();
+  }
+
+  set consumption(entries: ConsumptionEntry[]) {
+    this.device.consumption();
+    this.device.meter.entries = entries;
+  }
+
+  get fault(): Fault | null {
+    return this.currentFault;
+  }
+
+  async setFault(fault: Fault | null): Promise<void> {
+    this.currentFault = fault;
+    this.everyOtherCount = 0;
+    this.releaseHangs();
+    this.device.unsynced = fault?.type === 'unsynced-clock';
+    if (fault?.type === 'wrong-uuid') {
+      const mac = (fault.uuid && macFromUuid(fault.uuid)) || randomMac();
+      this.device.impostor = { uuid: fault.uuid ?? uuidForMac(mac), mac };
+    } else {
+      this.device.impostor = undefined;
+    }
+    await this.syncListener();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.releaseHangs();
+    await this.syncListener();
+  }
+
+  private syncListener(): Promise<void> {
+    const step = this.listenerChain.then(async () => {
+      const wanted = !this.stopped && this.currentFault?.type !== 'offline';
+      if (wanted && !this.server) await this.listen();
+      else if (!wanted && this.server) await this.close();
+    });
+    // A failed reopen (port taken meanwhile) is reported to that caller only; later calls may try again.
+    this.listenerChain = step.catch(() => undefined);
+    return step;
+  }
+
+  private async listen(): Promise<void> {
+    const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    server.listen({ host: this.host, port: this._port });
+    await once(server, 'listening');
+    const address = server.address();
+    if (address && typeof address === 'object') this._port = address.port;
+    this.server = server;
+  }
+
+  /** Closes the listening socket (new connections are refused) and drops every open connection. */
+  private async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = once(server, 'close');
+    server.close();
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  private releaseHangs(): void {
+    for (const release of this.hangReleases) release();
+    this.hangReleases.clear();
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    // Resets and broken pipes from clients that gave up are normal here.
+    socket.on('error', () => undefined);
+    socket.pause();
+    this.queue = this.queue.then(() => this.serve(socket)).catch(() => undefined);
+  }
+
+  private async serve(socket: Socket): Promise<void> {
+    if (socket.destroyed) return;
+    const read = await readRequest(socket);
+    if (!read || read.state === 'more') return void socket.destroy();
+    if (read.state === 'bad') {
+      if (read.status) return this.send(socket, response(read.status, '', this.lfOnly, 'text/plain'));
+      return void socket.destroy();
+    }
+    const { request } = read;
+    if (request.path !== '/config') return this.send(socket, response(404, '', this.lfOnly, 'text/plain'));
+    if (request.method !== 'POST') return this.send(socket, response(405, '', this.lfOnly, 'text/plain'));
+
+    const parsed = this.device.parse(request.body.toString('utf8'));
+    if (parsed.kind === 'drop') return void socket.destroy();
+    this.requests.push(parsed.record);
+    if (this.requests.length > MAX_RECORDS) this.requests.splice(0, this.requests.length - MAX_RECORDS);
+    this.emit('request', parsed.record);
+    // Network faults act after the plug has processed the request, as if only the answer were lost.
+    const outcome = this.device.execute(parsed);
+    await this.answer(socket, outcome);
+  }
+
+  private async answer(socket: Socket, outcome: Outcome): Promise<void> {
+    const fault = this.currentFault;
+    if (fault?.type === 'hang') {
+      await this.hang(socket);
+      return void socket.destroy();
+    }
+    if (fault?.type === 'every-other' && ++this.everyOtherCount % 2 === 1) return void socket.destroy();
+    if (fault?.type === 'delay') {
+      await waitOrClose(socket, fault.ms);
+      if (socket.destroyed) return;
+    }
+    if (outcome.kind === 'drop') return void socket.destroy();
+    const body = Buffer.from(outcome.body, 'utf8');
+    switch (fault?.type) {
+      case 'garbage':
+        // Truncated JSON, as firmwares that cannot fit a reply in their buffer send it (protocol.md §2.3).
+        return this.send(socket, response(200, body.subarray(0, Math.floor(body.length * 0.6)), this.lfOnly));
+      case 'reset':
+        return this.resetMidBody(socket, body);
+      case 'oversize':
+        return this.send(socket, response(200, padded(outcome.body, fault.bytes ?? DEFAULT_OVERSIZE), this.lfOnly));
+      default:
+        return this.send(socket, response(200, body, this.lfOnly));
+    }
+  }
+
+  /** Resolves when the client gives up, the fault is cleared or the plug stops. */
+  private hang(socket: Socket): Promise<void> {
+    return new Promise((resolve) => {
+      if (socket.destroyed) return resolve();
+      const release = (): void => {
+        this.hangReleases.delete(release);
+        socket.off('close', release);
+        socket.off('end', release);
+        resolve();
+      };
+      this.hangReleases.add(release);
+      socket.once('close', release);
+      // An aborted client may only half-close; without reading we would never see its FIN.
+      socket.once('end', release);
+      socket.resume();
+    });
+  }
+
+  private async send(socket: Socket, bytes: Buffer): Promise<void> {
+    if (socket.destroyed) return;
+    socket.end(bytes);
+    await Promise.race([once(socket, 'finish'), once(socket, 'close')]).catch(() => undefined);
+    socket.resume();
+    socket.setTimeout(LINGER_MS, () => socket.destroy());
+  }
+
+  private async resetMidBody(socket: Socket, body: Buffer): Promise<void> {
+    const part = body.subarray(0, Math.floor(body.length / 2));
+    const bytes = Buffer.concat([responseHead(200, body.length, this.lfOnly), part]);
+    await new Promise<void>((resolve) => socket.write(bytes, () => resolve()));
+    // Give the client a moment to read the partial reply before the RST discards what it has not read.
+    await waitOrClose(socket, 20);
+    if (!socket.destroyed) socket.resetAndDestroy();
+  }
+}
+
+function readRequest(socket: Socket): Promise<ReadResult | null> {
+  return new Promise((resolve) => {
+    const reader = new RequestReader();
+    const finish = (result: ReadResult | null): void => {
+      socket.off('data', onData);
+      socket.off('end', onGone);
+      socket.off('close', onGone);
+      socket.setTimeout(0);
+      socket.pause();
+      resolve(result);
+    };
+    const onData = (chunk: Buffer): void => {
+      const result = reader.push(chunk);
+      if (result.state !== 'more') finish(result);
+    };
+    const onGone = (): void => finish(null);
+    socket.on('data', onData);
+    socket.once('end', onGone);
+    socket.once('close', onGone);
+    socket.setTimeout(READ_TIMEOUT_MS, onGone);
+    socket.resume();
+  });
+}
+
+function waitOrClose(socket: Socket, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      socket.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    socket.once('close', done);
+  });
+}
+
+/** The real reply with a long string member added, so the body stays valid JSON of exactly `bytes` bytes. */
+function padded(body: string, bytes: number): Buffer {
+  const prefix = `${body.slice(0, -1)},"padding":"`;
+  const suffix = '"}';
+  const fill = Math.max(0, bytes - Buffer.byteLength(prefix) - suffix.length);
+  return Buffer.from(prefix + 'x'.repeat(fill) + suffix, 'utf8');
+}

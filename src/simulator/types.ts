@@ -1,0 +1,81 @@
+export type Firmware = 1 | 2;
+
+export type Fault =
+  /** Connections refused: the listening socket is closed; clearing reopens it on the same port. */
+  | { type: 'offline' }
+  /** Accept and read the request, never answer (until the fault is cleared or the client gives up). */
+  | { type: 'hang' }
+  /** Answer normally, but after `ms`. */
+  | { type: 'delay'; ms: number }
+  /** HTTP 200 with a body that is not JSON. */
+  | { type: 'garbage' }
+  /** Headers and part of the body, then a TCP reset. */
+  | { type: 'reset' }
+  /** A 200 reply whose body is huge (default 1 MiB of valid-looking JSON padding). */
+  | { type: 'oversize'; bytes?: number }
+  /** Clock ≈ uptime (timestamp ~40), electricity 0/0/0, ConsumptionX dated 1970-01-01 with value 0. */
+  | { type: 'unsynced-clock' }
+  /** Another plug answers with the same key: replies are signed correctly but name another uuid. */
+  | { type: 'wrong-uuid'; uuid?: string }
+  /** Answers every second request only; the others are read and then dropped without reply. */
+  | { type: 'every-other' };
+
+export interface Readings {
+  watts: number;
+  volts: number;
+  amps: number;
+}
+
+export interface SimulatorOptions {
+  /** Default 2. 1 ⇒ hw 1.0.0 / fw 1.1.18 (Toggle, no Multiple); 2 ⇒ hw 2.0.0 / fw 2.1.17 (ToggleX, Multiple). */
+  firmware?: Firmware;
+  /** Default: 32 chars, not all hex (like real units), ending with the MAC without colons. */
+  uuid?: string;
+  /** Default: random with the Meross prefix 48:e1:e9. */
+  mac?: string;
+  /** Default: 16 random hex chars. */
+  key?: string;
+  /** Default 127.0.0.1. Only loopback addresses are accepted. */
+  host?: string;
+  /** Default 0: any free port. */
+  port?: number;
+  /** End HTTP status/header lines with a bare LF like some Meross firmwares (protocol.md §2.1). */
+  lfOnly?: boolean;
+  on?: boolean;
+  /** Readings while ON; while OFF electricity reports 0 W and 0 A, the voltage stays. */
+  watts?: number;
+  volts?: number;
+  amps?: number;
+  name?: string;
+  /** Default 1850: a Multiple whose full reply would be larger is dropped without answer (fw 2.1.17). */
+  maxReplyBytes?: number;
+  /** Clock in ms, default Date.now. */
+  now?: () => number;
+}
+
+export interface RequestRecord {
+  namespace: string;
+  method: string;
+  payload: unknown;
+  /** ms, from the injected clock */
+  at: number;
+  signOk: boolean;
+  /** Items of an Appliance.Control.Multiple; their signatures are reported but not enforced, like the firmware. */
+  inner?: RequestRecord[];
+}
+
+export type ToggleSource = 'button' | 'local' | 'request';
+
+export interface ToggleEvent {
+  on: boolean;
+  source: ToggleSource;
+}
+
+export interface ConsumptionEntry {
+  /** Device-local day, YYYY-MM-DD. */
+  date: string;
+  /** Epoch s of the entry's last update. */
+  time: number;
+  /** Wh used that day. */
+  value: number;
+}
