@@ -19,7 +19,7 @@ const clamp = (v: number, min: number, max: number): number => Math.min(max, Mat
  */
 export class OutletAdapter {
   private readonly service: Service;
-  private readonly chars: Record<keyof Omit<PlugValues, 'resetTime'>, Characteristic>;
+  private readonly chars: Record<keyof Omit<PlugValues, 'resetTime' | 'lifetimeKWh'>, Characteristic>;
   private readonly resetTotal: Characteristic;
 
   constructor(
@@ -119,7 +119,7 @@ export class OutletAdapter {
   private push(changes: Partial<PlugValues>): void {
     for (const [key, value] of Object.entries(changes) as Array<[keyof PlugValues, boolean | number]>) {
       if (key === 'resetTime') this.resetTotal.updateValue(this.toEveTime(value as number));
-      else this.chars[key].updateValue(this.format(key, value));
+      else if (key !== 'lifetimeKWh') this.chars[key].updateValue(this.format(key, value));
     }
     this.accessory.context.values = this.plug.persisted;
   }

@@ -40,6 +40,8 @@ export interface PlugValues {
   amps: number;
   /** Energy since the last Eve "Reset Total", kWh. */
   totalKWh: number;
+  /** Energy metered over the plug's whole known life, kWh; never decreases and ignores Eve resets (Matter). */
+  lifetimeKWh: number;
   /** Eve Reset Total: when the total was last reset, Unix seconds (0 = never). */
   resetTime: number;
 }
@@ -53,7 +55,7 @@ export interface PlugEvents {
   info: [info: SystemInfo];
 }
 
-const DEFAULT_VALUES: PlugValues = { on: false, inUse: false, watts: 0, volts: 0, amps: 0, totalKWh: 0, resetTime: 0 };
+const DEFAULT_VALUES: PlugValues = { on: false, inUse: false, watts: 0, volts: 0, amps: 0, totalKWh: 0, lifetimeKWh: 0, resetTime: 0 };
 
 /**
  * The single source of truth for one plug: its values, reachability, poll schedule and write path. The HomeKit
@@ -195,7 +197,7 @@ export class Plug extends EventEmitter<PlugEvents> {
     try {
       const days = await this.client.consumption();
       this.meterWh = totalWh(days);
-      this.apply({ totalKWh: this.totalKWh() });
+      this.apply({ totalKWh: this.totalKWh(), lifetimeKWh: Math.max(this.values.lifetimeKWh, this.meterWh / 1000) });
     } catch (error) {
       if (error instanceof WrongKeyError || error instanceof WrongDeviceError) throw error;
       // Some firmwares drop ConsumptionX queries (protocol.md §2.5); that must not mark the plug offline.
