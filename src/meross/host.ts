@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /** A plug address as users write it: `192.0.2.10`, `192.0.2.10:8081`, `[::1]:8081`, `plug.lan`. */
 export interface HostAddress {
   hostname: string;
@@ -13,6 +15,7 @@ export function parseHost(input: string): HostAddress | undefined {
   let portText: string | undefined;
   const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(text);
   if (v6) {
+    if (isIP(v6[1]) !== 6) return undefined;
     hostname = v6[1];
     portText = v6[2];
   } else {
@@ -21,6 +24,8 @@ export function parseHost(input: string): HostAddress | undefined {
     [hostname, portText] = parts;
     if (!HOSTNAME.test(hostname)) return undefined;
   }
+  // Digits only: Number() would also take "0x50", "8e1" or " 80".
+  if (portText !== undefined && !/^\d{1,5}$/.test(portText)) return undefined;
   const port = portText === undefined ? 80 : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   return { hostname, port };

@@ -21,7 +21,16 @@ export class SerialQueue {
   push<T>(task: Task<T>, urgent = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const entry: Entry = {
-        run: () => task().then(resolve, reject),
+        run: () => {
+          // Started synchronously (a toggle goes on the wire in the same tick), but a task that throws
+          // synchronously must reject its caller, not jam the queue.
+          try {
+            return task().then(resolve, reject);
+          } catch (error) {
+            reject(error);
+            return Promise.resolve();
+          }
+        },
       };
       (urgent ? this.urgent : this.routine).push(entry);
       this.next();
