@@ -1,0 +1,717 @@
+/**
+ * `npm run bench`: performance numbers for the plugin inside a real Homebridge 2.4 (Node 22, harness version 'v2'),
+ * with simulated MSS310 plugs and a real HAP controller, all on loopback. Not part of `npm test`: it takes
+ * minutes and its numbers depend on the machine.
+ *
+ *   1. HAP write → plug request: `setCharacteristics(On)` until the simulator parses the SET ToggleX.
+ *   2. Button press → HAP event: includes the wait for the next poll (1 s interval) and HAP's 250 ms event
+ *      coalescing; also the part after the poll request reached the plug.
+ *   3. Homebridge RSS and CPU with N plugs over a measurement window (30 s poll, 300 s energy poll).
+ *   4. Requests per plug per poll cycle in that window, firmware 2 (one Multiple) vs firmware 1 (Toggle + Electricity).
+ *
+ * Usage: tsx scripts/bench.ts [--quick] [--plugs 50,140]
+ * Progress goes to stderr; stdout gets a table and, as its last line, one JSON object with every number.
+ * Exit 0 even when a target is missed (the table says MISS); exit 1 only if the bench itself failed.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import type { HttpClient } from 'hap-controller';
+import { SimulatedPlug, type Firmware, type RequestRecord } from '../src/simulator';
+import { accessories, accessoryBySerial, nextEvent, TYPES } from '../test/e2e/hap';
+import { Homebridge, nodeFor, ROOT } from '../test/e2e/homebridge';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Settings and targets
+
+const TOGGLEX = 'Appliance.Control.ToggleX';
+const TOGGLE = 'Appliance.Control.Toggle';
+const ELECTRICITY = 'Appliance.Control.Electricity';
+const MULTIPLE = 'Appliance.Control.Multiple';
+
+/** The latency run polls every second, as the press test asks for. */
+const LATENCY_POLL_S = 1;
+/** The resource runs use the plugin's defaults. */
+const RESOURCE_POLL_S = 30;
+const RESOURCE_ENERGY_POLL_S = 300;
+/** Warm-up writes set up the HAP session and JIT paths; they are not measured. */
+const WARMUP_TOGGLES = 5;
+const SAMPLE_EVERY_MS = 1000;
+
+const TARGET = {
+  toggleP99Ms: 20,
+  rssMb: 120,
+  cpuPct: 3,
+  fw2RequestsPerCycle: 1,
+  fw1RequestsPerCycle: 2,
+  /** Not a brief target: the bound the e2e test uses (one poll interval, the 250 ms hold, a round trip). */
+  pressMaxMs: LATENCY_POLL_S * 1000 + 750,
+} as const;
+
+interface Options {
+  quick: boolean;
+  plugCounts: number[];
+  windowS: number;
+  toggles: number;
+  presses: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      plugs: { type: 'string', default: '50,140' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write('usage: tsx scripts/bench.ts [--quick] [--plugs 50,140]\n');
+    process.exit(0);
+  }
+  const plugCounts = values.plugs.split(',').map((s) => Number(s.trim()));
+  // 149 is HAP's bridge limit (settings.ts); beyond it the plugin refuses to publish, so the run would hang.
+  if (plugCounts.length === 0 || plugCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 149)) {
+    throw new UsageError(`--plugs must be a comma-separated list of whole numbers from 1 to 149, not "${values.plugs}"`);
+  }
+  const quick = values.quick;
+  return {
+    quick,
+    plugCounts,
+    windowS: quick ? 20 : 60,
+    // More toggles than the minimum of 50 by default, so p99 is not just the maximum.
+    toggles: quick ? 50 : 200,
+    presses: quick ? 5 : 20,
+  };
+}
+
+class UsageError extends Error {}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small helpers
+
+const progress = (message: string): void => {
+  process.stderr.write(`[bench] ${message}\n`);
+};
+
+/** Nearest-rank percentile: always a value that was actually measured. */
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+const round = (v: number, digits = 2): number => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v);
+
+interface Distribution {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+  min: number;
+  mean: number;
+}
+
+function distribution(values: number[]): Distribution {
+  return {
+    n: values.length,
+    p50: round(percentile(values, 50)),
+    p99: round(percentile(values, 99)),
+    max: round(Math.max(...values)),
+    min: round(Math.min(...values)),
+    mean: round(values.reduce((s, v) => s + v, 0) / values.length),
+  };
+}
+
+/** Cleanups run newest first, so the HAP client closes before Homebridge stops and Homebridge before its plugs. */
+class Resources {
+  private readonly cleanups: Array<{ label: string; run: () => Promise<unknown> }> = [];
+
+  add(label: string, run: () => Promise<unknown>): void {
+    this.cleanups.push({ label, run });
+  }
+
+  async release(): Promise<void> {
+    for (let c = this.cleanups.pop(); c; c = this.cleanups.pop()) {
+      try {
+        await c.run();
+      } catch (error) {
+        // Keep going: one failed cleanup must not leave the other processes and sockets behind.
+        progress(`cleanup of ${c.label} failed: ${String(error)}`);
+      }
+    }
+  }
+}
+
+/** Everything not yet released, for Ctrl-C. */
+const live = new Set<Resources>();
+
+async function withResources<T>(body: (res: Resources) => Promise<T>): Promise<T> {
+  const res = new Resources();
+  live.add(res);
+  try {
+    return await body(res);
+  } finally {
+    await res.release();
+    live.delete(res);
+  }
+}
+
+/**
+ * Resolves with performance.now() at the first request the simulator parses that matches. The rejection on timeout
+ * is pre-handled, so a caller that bails out before awaiting it does not cause an unhandled rejection.
+ */
+function nextRequest(plug: SimulatedPlug, match: (r: RequestRecord) => boolean, timeoutMs: number): Promise<number> {
+  const promise = new Promise<number>((resolve, reject) => {
+    const onRequest = (r: RequestRecord): void => {
+      if (!match(r)) return;
+      const at = performance.now();
+      clearTimeout(timer);
+      plug.off('request', onRequest);
+      resolve(at);
+    };
+    const timer = setTimeout(() => {
+      plug.off('request', onRequest);
+      reject(new Error(`the plug saw no matching request within ${timeoutMs} ms`));
+    }, timeoutMs);
+    timer.unref();
+    plug.on('request', onRequest);
+  });
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/** A routine poll: one Multiple (fw 2) or the single Toggle(X)/Electricity GETs (fw 1, or fw 2 after a dropped batch). */
+function isPollRequest(r: RequestRecord): boolean {
+  if (r.namespace === MULTIPLE) return true;
+  return r.method === 'GET' && (r.namespace === TOGGLEX || r.namespace === TOGGLE || r.namespace === ELECTRICITY);
+}
+
+/** Log lines worth a look: anything that sounds like a problem. */
+function notableLogLines(hb: Homebridge): string[] {
+  return hb.logs.filter((l) => /error|warn|fail|slow|not responding|illegal|exception|timed out|took/i.test(l));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// /proc readings of the Homebridge process
+
+let clockTicks: number | undefined;
+function clkTck(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100; // Linux's USER_HZ nearly everywhere
+    }
+  }
+  return clockTicks;
+}
+
+/** utime + stime in clock ticks. The command name in field 2 may contain spaces, so split after its ')'. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12.
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+const mb = (kb: number): number => round(kb / 1024, 1);
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1 + 2: latency
+
+interface LatencyResult {
+  toggle: {
+    /** setCharacteristics → simulator parsed the SET ToggleX, ms. */
+    toPlugRequest: Distribution;
+    /** setCharacteristics → its HAP response (includes the plug's reply), ms. */
+    hapRoundTrip: Distribution;
+  };
+  press: {
+    pollIntervalS: number;
+    /** press() → HAP event, ms. */
+    toHapEvent: Distribution;
+    /** First poll request after the press → HAP event, ms. */
+    afterPollRequest: Distribution;
+    /** press() → that poll request, ms (the wait for the poll schedule). */
+    waitForPoll: Distribution;
+  };
+  notableLogLines: string[];
+}
+
+async function latencyRun(opts: Options): Promise<LatencyResult> {
+  return withResources(async (res) => {
+    const plug = await SimulatedPlug.start({ firmware: 2, on: false, watts: 60.5 });
+    res.add('simulated plug', () => plug.stop());
+    progress(`latency run: starting Homebridge (poll every ${LATENCY_POLL_S} s) with one firmware 2 plug`);
+    const hb = await Homebridge.start({
+      version: 'v2',
+      platform: {
+        pollInterval: LATENCY_POLL_S,
+        energyPollInterval: RESOURCE_ENERGY_POLL_S,
+        devices: [{ name: 'Bench lamp', host: plug.address, key: plug.key }],
+      },
+    });
+    res.add('Homebridge', () => hb.stop());
+    await hb.waitForLog(/Bench lamp: added to HomeKit/, 30_000);
+    const hap = await hb.pair();
+    res.add('HAP client', () => hap.close());
+    const onId = (await accessoryBySerial(hap, plug.uuid)).id(TYPES.Outlet, TYPES.On);
+
+    const toggleOnce = async (): Promise<{ toPlug: number; roundTrip: number }> => {
+      const target = !plug.isOn;
+      const seen = nextRequest(plug, (r) => r.method === 'SET' && r.namespace === TOGGLEX, 5000);
+      const t0 = performance.now();
+      const reply = await hap.setCharacteristics({ [onId]: target });
+      const t1 = performance.now();
+      // 204 gives back our own request object; 207 lists per-characteristic statuses, non-zero on failure.
+      const status = (reply as { characteristics?: Array<{ status?: number }> }).characteristics?.[0]?.status ?? 0;
+      if (status !== 0) throw new Error(`HAP write of On=${target} failed with status ${status}`);
+      const seenAt = await seen;
+      if (plug.isOn !== target) throw new Error(`the plug is ${plug.isOn ? 'on' : 'off'} after a write of ${target}`);
+      return { toPlug: seenAt - t0, roundTrip: t1 - t0 };
+    };
+
+    progress(`latency run: ${opts.toggles} HAP writes of On (after ${WARMUP_TOGGLES} warm-up writes)`);
+    for (let i = 0; i < WARMUP_TOGGLES; i++) await toggleOnce();
+    const toPlug: number[] = [];
+    const roundTrip: number[] = [];
+    for (let i = 0; i < opts.toggles; i++) {
+      const t = await toggleOnce();
+      toPlug.push(t.toPlug);
+      roundTrip.push(t.roundTrip);
+    }
+
+    progress(`latency run: ${opts.presses} button presses`);
+    await hap.subscribeCharacteristics([onId]);
+    const pollMs = LATENCY_POLL_S * 1000;
+    const toEvent: number[] = [];
+    const afterPoll: number[] = [];
+    const waitPoll: number[] = [];
+    for (let i = 0; i < opts.presses; i++) {
+      // Deliberate, not a synchronisation: press at a random phase of the poll schedule. Pressing right after the
+      // previous event would always land at the same point of the cycle and bias the result.
+      await sleep(Math.random() * pollMs);
+      const before = plug.isOn;
+      let pollAt: number | undefined;
+      const onRequest = (r: RequestRecord): void => {
+        if (pollAt === undefined && isPollRequest(r)) pollAt = performance.now();
+      };
+      plug.on('request', onRequest);
+      try {
+        const event = nextEvent(hap, onId, (v) => Boolean(v) === !before, pollMs + 3000);
+        const pressedAt = performance.now();
+        plug.press();
+        const ev = await event;
+        if (pollAt === undefined) throw new Error('a HAP event arrived without a poll request after the press');
+        toEvent.push(ev.at - pressedAt);
+        afterPoll.push(ev.at - pollAt);
+        waitPoll.push(pollAt - pressedAt);
+      } finally {
+        plug.off('request', onRequest);
+      }
+    }
+    if (!hb.running) throw new Error('Homebridge exited during the latency run');
+
+    return {
+      toggle: { toPlugRequest: distribution(toPlug), hapRoundTrip: distribution(roundTrip) },
+      press: {
+        pollIntervalS: LATENCY_POLL_S,
+        toHapEvent: distribution(toEvent),
+        afterPollRequest: distribution(afterPoll),
+        waitForPoll: distribution(waitPoll),
+      },
+      notableLogLines: notableLogLines(hb),
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3 + 4: resources and requests per cycle
+
+interface FirmwareRequests {
+  plugs: number;
+  /**
+   * 'window': poll cycles that began inside the measurement window. 'since start': the window held none (a 20 s
+   * --quick window between two 30 s polls), so the cycles since Homebridge started are counted instead.
+   */
+  span: 'window' | 'since start';
+  /** Plugs with no poll cycle in the span. */
+  plugsWithoutCycle: number;
+  cycles: number;
+  pollRequests: number;
+  /** pollRequests / cycles. */
+  perCycle: number;
+  perCycleMinPlug: number;
+  perCycleMaxPlug: number;
+  /** fw 2: Multiples whose items were not exactly ToggleX GET + Electricity GET. */
+  unexpectedBatches: number;
+  /** Requests in the window that are not part of a poll (System.All refresh, ConsumptionX, Ability), by namespace. */
+  otherRequests: Record<string, number>;
+  /** Everything the plugs were asked from Homebridge's start until the window began, by namespace. */
+  beforeWindow: Record<string, number>;
+}
+
+interface ResourceResult {
+  plugs: number;
+  fw1Plugs: number;
+  windowS: number;
+  pollIntervalS: number;
+  energyPollIntervalS: number;
+  startupS: number;
+  /** CPU time Homebridge used from its start until every plug was added (its own start-up included). */
+  startupCpuS: number;
+  /** The window was opened on a poll burst (see resourceRun), so its CPU share is an upper bound. */
+  alignedToBurst: boolean;
+  rssEndMb: number;
+  rssMaxMb: number;
+  rssMinMb: number;
+  /** Kernel's peak RSS since the process started (includes start-up). */
+  rssPeakLifetimeMb: number;
+  cpuPct: number;
+  /** The busiest 1 s sample: polls of all plugs come in bursts. */
+  cpuPeak1sPct: number;
+  /** Poll cycles (all plugs) that began inside the window: what the CPU figure is made of. */
+  pollCyclesInWindow: number;
+  requests: Record<'fw2' | 'fw1', FirmwareRequests>;
+  notableLogLines: string[];
+}
+
+/**
+ * Resolves when some plug starts its next poll cycle (the first poll request more than half an interval after
+ * that plug's previous one), with that request's time (RequestRecord clock: Date.now ms).
+ */
+function nextPollBurst(plugs: SimulatedPlug[], pollMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const detach: Array<() => void> = [];
+    const finish = (error?: Error, at = NaN): void => {
+      clearTimeout(timer);
+      for (const d of detach) d();
+      if (error) reject(error);
+      else resolve(at);
+    };
+    const timer = setTimeout(() => finish(new Error(`no plug polled within ${2 * pollMs} ms`)), 2 * pollMs);
+    for (const plug of plugs) {
+      const previous = plug.requests.filter(isPollRequest).at(-1)?.at ?? -Infinity;
+      const onRequest = (r: RequestRecord): void => {
+        if (isPollRequest(r) && r.at - previous > pollMs / 2) finish(undefined, r.at);
+      };
+      plug.on('request', onRequest);
+      detach.push(() => plug.off('request', onRequest));
+    }
+  });
+}
+
+/** Splits a plug's poll requests into cycles (requests less than half an interval apart belong together). */
+function pollCycles(records: RequestRecord[], pollMs: number): RequestRecord[][] {
+  const cycles: RequestRecord[][] = [];
+  let last = -Infinity;
+  for (const r of records) {
+    if (!isPollRequest(r)) continue;
+    if (r.at - last > pollMs / 2) cycles.push([]);
+    cycles[cycles.length - 1].push(r);
+    last = r.at;
+  }
+  return cycles;
+}
+
+function countRequests(plugs: SimulatedPlug[], firmware: Firmware, from: number, to: number, pollMs: number): FirmwareRequests {
+  const mine = plugs.filter((p) => p.firmware === firmware);
+  const tally = (into: Record<string, number>, r: RequestRecord): void => {
+    into[r.namespace] = (into[r.namespace] ?? 0) + 1;
+  };
+  const otherRequests: Record<string, number> = {};
+  const beforeWindow: Record<string, number> = {};
+  let unexpectedBatches = 0;
+  for (const plug of mine) {
+    for (const r of plug.requests) {
+      if (r.namespace === MULTIPLE) {
+        const items = (r.inner ?? []).map((i) => `${i.method} ${i.namespace}`).join(',');
+        if (items !== `GET ${TOGGLEX},GET ${ELECTRICITY}`) unexpectedBatches++;
+      }
+      if (r.at < from) tally(beforeWindow, r);
+      else if (r.at < to && !isPollRequest(r)) tally(otherRequests, r);
+    }
+  }
+  // A cycle counts if it began in the span; its later requests count with it even if they fall just after.
+  const perPlug = (since: number): RequestRecord[][][] =>
+    mine.map((plug) => pollCycles(plug.requests, pollMs).filter((c) => c[0].at >= since && c[0].at < to));
+  let span: FirmwareRequests['span'] = 'window';
+  let cyclesPerPlug = perPlug(from);
+  if (mine.length > 0 && cyclesPerPlug.every((c) => c.length === 0)) {
+    span = 'since start';
+    cyclesPerPlug = perPlug(-Infinity);
+  }
+  const ratios: number[] = [];
+  let cycles = 0;
+  let pollRequests = 0;
+  for (const plugCycles of cyclesPerPlug) {
+    const requests = plugCycles.reduce((s, c) => s + c.length, 0);
+    cycles += plugCycles.length;
+    pollRequests += requests;
+    if (plugCycles.length > 0) ratios.push(requests / plugCycles.length);
+  }
+  return {
+    plugs: mine.length,
+    span,
+    plugsWithoutCycle: cyclesPerPlug.filter((c) => c.length === 0).length,
+    cycles,
+    pollRequests,
+    perCycle: cycles > 0 ? round(pollRequests / cycles, 3) : NaN,
+    perCycleMinPlug: ratios.length > 0 ? round(Math.min(...ratios), 3) : NaN,
+    perCycleMaxPlug: ratios.length > 0 ? round(Math.max(...ratios), 3) : NaN,
+    unexpectedBatches,
+    otherRequests,
+    beforeWindow,
+  };
+}
+
+async function resourceRun(count: number, opts: Options): Promise<ResourceResult> {
+  return withResources(async (res) => {
+    // Every tenth plug runs firmware 1 (no Multiple), a mix like a household that bought plugs over the years.
+    const plugs = await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        SimulatedPlug.start({ firmware: i % 10 === 9 ? 1 : 2, on: i % 3 !== 0, watts: 5 + (i % 40) * 2.5 }),
+      ),
+    );
+    res.add(`${count} simulated plugs`, () => Promise.all(plugs.map((p) => p.stop())));
+    const names = plugs.map((_, i) => `Bench ${String(i + 1).padStart(3, '0')}`);
+
+    progress(`${count} plugs: starting Homebridge`);
+    const started = performance.now();
+    const hb = await Homebridge.start({
+      version: 'v2',
+      // Without -D, as users run it: debug output would be part of what we measure.
+      debug: false,
+      platform: {
+        pollInterval: RESOURCE_POLL_S,
+        energyPollInterval: RESOURCE_ENERGY_POLL_S,
+        // host + key only, as most users configure it: "added to HomeKit" then means the plug has answered.
+        devices: plugs.map((p, i) => ({ name: names[i], host: p.address, key: p.key })),
+      },
+    });
+    res.add('Homebridge', () => hb.stop());
+    const pid = hb.pid;
+    if (pid === undefined) throw new Error('Homebridge has no pid');
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('homebridge')) throw new Error(`pid ${pid} is not Homebridge`);
+    await Promise.all(names.map((n) => hb.waitForLog(new RegExp(`${n}: added to HomeKit`), 120_000)));
+    const startupS = round((performance.now() - started) / 1000, 1);
+    const startupCpuS = round(cpuTicks(pid) / clkTck(), 2);
+    progress(`${count} plugs: all added to HomeKit after ${startupS} s`);
+
+    // A paired controller that fetched the database and subscribed to every outlet, as the Home app does.
+    const hap: HttpClient = await hb.pair();
+    res.add('HAP client', () => hap.close());
+    const views = await accessories(hap);
+    if (views.length !== count) throw new Error(`HomeKit lists ${views.length} outlets, expected ${count}`);
+    await hap.subscribeCharacteristics(views.map((v) => v.id(TYPES.Outlet, TYPES.On)));
+
+    const pollMs = RESOURCE_POLL_S * 1000;
+    // Every plug polled once at start-up, just before this point. A window shorter than the poll interval
+    // (--quick) that began now would end before anyone polls again and measure an idle Homebridge; so such a
+    // window opens on the next poll burst instead and holds exactly one poll per plug.
+    const alignedToBurst = opts.windowS < RESOURCE_POLL_S;
+    let burstAt = Infinity;
+    if (alignedToBurst) {
+      progress(`${count} plugs: waiting for the next poll burst (the ${opts.windowS} s window is shorter than the ${RESOURCE_POLL_S} s poll)`);
+      burstAt = await nextPollBurst(plugs, pollMs);
+    }
+    progress(`${count} plugs: measuring for ${opts.windowS} s`);
+    const rssSamples: number[] = [];
+    const cpuSamples: number[] = [];
+    let lastTicks = cpuTicks(pid);
+    let lastSample = performance.now();
+    const sampler = setInterval(() => {
+      const ticks = cpuTicks(pid);
+      const now = performance.now();
+      cpuSamples.push(((ticks - lastTicks) / clkTck() / ((now - lastSample) / 1000)) * 100);
+      rssSamples.push(statusKb(pid, 'VmRSS'));
+      lastTicks = ticks;
+      lastSample = now;
+    }, SAMPLE_EVERY_MS);
+    // The request that opened the burst belongs to the window, though it came a moment before this line.
+    const wallFrom = Math.min(Date.now(), burstAt);
+    const t0 = performance.now();
+    const ticks0 = cpuTicks(pid);
+    rssSamples.push(statusKb(pid, 'VmRSS'));
+    try {
+      await sleep(opts.windowS * 1000); // the measurement window itself
+    } finally {
+      clearInterval(sampler);
+    }
+    const ticks1 = cpuTicks(pid);
+    const elapsedS = (performance.now() - t0) / 1000;
+    const wallTo = Date.now();
+    const rssEnd = statusKb(pid, 'VmRSS');
+    rssSamples.push(rssEnd);
+    const hwm = statusKb(pid, 'VmHWM');
+    if (!hb.running) throw new Error('Homebridge exited during the measurement window');
+    const notable = notableLogLines(hb);
+
+    // Stop the HAP client and Homebridge first, so no request is still in flight when we count.
+    await res.release();
+    return {
+      plugs: count,
+      fw1Plugs: plugs.filter((p) => p.firmware === 1).length,
+      windowS: round(elapsedS, 1),
+      pollIntervalS: RESOURCE_POLL_S,
+      energyPollIntervalS: RESOURCE_ENERGY_POLL_S,
+      startupS,
+      startupCpuS,
+      alignedToBurst,
+      rssEndMb: mb(rssEnd),
+      rssMaxMb: mb(Math.max(...rssSamples)),
+      rssMinMb: mb(Math.min(...rssSamples)),
+      rssPeakLifetimeMb: mb(hwm),
+      cpuPct: round(((ticks1 - ticks0) / clkTck() / elapsedS) * 100),
+      cpuPeak1sPct: round(Math.max(0, ...cpuSamples), 1),
+      pollCyclesInWindow: plugs.reduce((n, p) => n + pollCycles(p.requests, pollMs).filter((c) => c[0].at >= wallFrom && c[0].at < wallTo).length, 0),
+      requests: {
+        fw2: countRequests(plugs, 2, wallFrom, wallTo, pollMs),
+        fw1: countRequests(plugs, 1, wallFrom, wallTo, pollMs),
+      },
+      notableLogLines: notable,
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+
+type Verdict = 'PASS' | 'MISS' | '';
+
+interface Row {
+  metric: string;
+  value: string;
+  target: string;
+  verdict: Verdict;
+}
+
+const verdict = (ok: boolean): Verdict => (ok ? 'PASS' : 'MISS');
+const ms = (v: number): string => `${v.toFixed(1)} ms`;
+const dist = (d: Distribution): string => `p50 ${ms(d.p50)}  p99 ${ms(d.p99)}  max ${ms(d.max)}  (n=${d.n})`;
+
+function table(rows: Row[]): string {
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => [r.metric, r.value, r.target][i].length)));
+  return rows
+    .map((r) => `  ${r.metric.padEnd(widths[0])}  ${r.value.padEnd(widths[1])}  ${r.target.padEnd(widths[2])}  ${r.verdict}`.trimEnd())
+    .join('\n');
+}
+
+function report(latency: LatencyResult, resources: ResourceResult[]): Row[] {
+  const rows: Row[] = [];
+  const t = latency.toggle;
+  rows.push({ metric: 'HAP write → plug SET ToggleX', value: dist(t.toPlugRequest), target: `p99 ≤ ${TARGET.toggleP99Ms} ms`, verdict: verdict(t.toPlugRequest.p99 <= TARGET.toggleP99Ms) });
+  rows.push({ metric: 'HAP write round trip', value: dist(t.hapRoundTrip), target: '', verdict: '' });
+  const p = latency.press;
+  rows.push({
+    metric: `Press → HAP event (poll ${p.pollIntervalS} s)`,
+    value: dist(p.toHapEvent),
+    target: `max ≤ ${TARGET.pressMaxMs} ms (e2e bound)`,
+    verdict: verdict(p.toHapEvent.max <= TARGET.pressMaxMs),
+  });
+  rows.push({ metric: '  of which press → poll request', value: dist(p.waitForPoll), target: '', verdict: '' });
+  rows.push({ metric: '  of which poll request → HAP event', value: dist(p.afterPollRequest), target: '', verdict: '' });
+  for (const r of resources) {
+    const tag = `${r.plugs} plugs`;
+    rows.push({ metric: `${tag}: start-up`, value: `all added after ${r.startupS} s, ${r.startupCpuS} s CPU`, target: '', verdict: '' });
+    rows.push({ metric: `${tag}: RSS at end of window`, value: `${r.rssEndMb} MB`, target: `≤ ${TARGET.rssMb} MB`, verdict: verdict(r.rssEndMb <= TARGET.rssMb) });
+    rows.push({
+      metric: `${tag}: RSS max in window`,
+      value: `${r.rssMaxMb} MB (min ${r.rssMinMb} MB; lifetime peak ${r.rssPeakLifetimeMb} MB)`,
+      target: `≤ ${TARGET.rssMb} MB`,
+      verdict: verdict(r.rssMaxMb <= TARGET.rssMb),
+    });
+    rows.push({ metric: `${tag}: CPU over ${r.windowS} s`, value:
+        `${r.cpuPct.toFixed(2)} % of a core (busiest 1 s: ${r.cpuPeak1sPct} %; ${r.pollCyclesInWindow} poll cycles in window` +
+        `${r.alignedToBurst ? `, one per plug in ${r.windowS} s: upper bound` : ''})`, target: `≤ ${TARGET.cpuPct} %`, verdict: verdict(r.cpuPct <= TARGET.cpuPct) });
+    for (const [fw, expected] of [['fw2', TARGET.fw2RequestsPerCycle], ['fw1', TARGET.fw1RequestsPerCycle]] as const) {
+      const q = r.requests[fw];
+      if (q.plugs === 0) continue;
+      const list = (counts: Record<string, number>): string =>
+        Object.entries(counts).map(([ns, n]) => `${ns.replace(/^Appliance\./, '')}×${n}`).join(' ') || 'none';
+      rows.push({
+        metric: `${tag}: ${fw} requests per poll cycle`,
+        value:
+          `${q.perCycle} (${q.pollRequests} in ${q.cycles} cycles of ${q.plugs} plugs; per plug ${q.perCycleMinPlug}–${q.perCycleMaxPlug}` +
+          `${q.span === 'window' ? '' : '; none in window, counted since start'}${q.unexpectedBatches > 0 ? `; ${q.unexpectedBatches} odd batches` : ''})`,
+        target: `= ${expected}`,
+        verdict: verdict(q.perCycle === expected && q.unexpectedBatches === 0),
+      });
+      rows.push({ metric: `${tag}: ${fw} other requests in window`, value: list(q.otherRequests), target: '', verdict: '' });
+      rows.push({ metric: `${tag}: ${fw} requests before window`, value: list(q.beforeWindow), target: '', verdict: '' });
+    }
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 1;
+  }
+  const nodeVersion = execFileSync(nodeFor('v2'), ['--version'], { encoding: 'utf8' }).trim();
+  const homebridgeVersion = (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'homebridge', 'package.json'), 'utf8')) as { version: string }).version;
+  const began = performance.now();
+
+  const latency = await latencyRun(opts);
+  const resources: ResourceResult[] = [];
+  for (const count of opts.plugCounts) resources.push(await resourceRun(count, opts));
+
+  const totalS = round((performance.now() - began) / 1000, 1);
+  const rows = report(latency, resources);
+  const out = process.stdout;
+  out.write(`\nhomebridge-meross-lan bench: Homebridge ${homebridgeVersion} on Node ${nodeVersion}, ${opts.quick ? 'quick' : 'full'} run, ${totalS} s\n\n`);
+  out.write(`${table(rows)}\n\n`);
+  const notable = [...latency.notableLogLines, ...resources.flatMap((r) => r.notableLogLines)];
+  if (notable.length > 0) {
+    out.write(`Homebridge log lines worth a look (${notable.length}):\n${notable.slice(0, 20).map((l) => `  ${l}`).join('\n')}\n\n`);
+  }
+  const misses = rows.filter((r) => r.verdict === 'MISS').length;
+  out.write(`${misses === 0 ? 'All targets met.' : `${misses} target(s) missed.`}\n`);
+  out.write(
+    `${JSON.stringify({
+      homebridge: homebridgeVersion,
+      node: nodeVersion,
+      quick: opts.quick,
+      totalS,
+      targets: TARGET,
+      misses,
+      latency,
+      resources,
+    })}\n`,
+  );
+  return 0;
+}
+
+let interrupted = false;
+process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  progress('interrupted; stopping Homebridge and the simulated plugs (Ctrl-C again to force)');
+  void Promise.all([...live].map((r) => r.release())).finally(() => process.exit(130));
+});
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
