@@ -2,12 +2,18 @@ import type { API, Characteristic, CharacteristicValue, PlatformAccessory, Servi
 import type { SystemInfo } from '../meross/decode';
 import type { Plug, PlugValues } from '../plug/plug';
 import { EVE_EPOCH_OFFSET, type EveTypes } from './eve';
+import { EveHistoryService } from './history-service';
 
 /** What the accessory cache keeps for one plug. */
 export interface OutletContext {
   plugUuid?: string;
   host?: string;
-  values?: Partial<PlugValues> & { resetOffsetWh?: number };
+  values?: Partial<PlugValues>;
+}
+
+export interface OutletOptions {
+  /** The plugin's storage folder (`<storage>/meross-lan/`) for the Eve history; undefined keeps it in memory. */
+  storageDir?: string;
 }
 
 const clamp = (v: number, min: number, max: number): number => Math.min(max, Math.max(min, v));
@@ -21,12 +27,14 @@ export class OutletAdapter {
   private readonly service: Service;
   private readonly chars: Record<keyof Omit<PlugValues, 'resetTime' | 'lifetimeKWh'>, Characteristic>;
   private readonly resetTotal: Characteristic;
+  private readonly history: EveHistoryService;
 
   constructor(
     private readonly api: API,
     eve: EveTypes,
     readonly accessory: PlatformAccessory<OutletContext>,
     private readonly plug: Plug,
+    options: OutletOptions = {},
   ) {
     const { Service: S, Characteristic: C } = api.hap;
     this.service = accessory.getService(S.Outlet) ?? accessory.addService(S.Outlet, accessory.displayName);
@@ -49,6 +57,11 @@ export class OutletAdapter {
     this.chars.on.onSet((value) => this.writeOn(value));
     this.resetTotal.onGet(() => this.toEveTime(this.readyValues().resetTime));
     this.resetTotal.onSet((value) => this.writeResetTotal(value));
+    this.history = new EveHistoryService(api, accessory, plug, {
+      storageDir: options.storageDir,
+      plugUuid: plug.uuid ?? accessory.context.plugUuid ?? accessory.UUID,
+      log: plug.options.log,
+    });
 
     this.pushAll(plug.snapshot);
     plug.on('update', (changes) => this.push(changes));
@@ -58,6 +71,10 @@ export class OutletAdapter {
       // Known from the config or the cache: show it even before the plug first answers.
       this.information().setCharacteristic(api.hap.Characteristic.Manufacturer, 'Meross').setCharacteristic(api.hap.Characteristic.SerialNumber, plug.uuid);
     }
+  }
+
+  get plugInfo(): SystemInfo | undefined {
+    return this.plug.info;
   }
 
   /** Returns the plug's current values, or throws "No Response" while the plug is unreachable. */
@@ -102,10 +119,19 @@ export class OutletAdapter {
     }
   }
 
-  private writeResetTotal(value: CharacteristicValue): void {
+  /** Stops the Eve history's tick and saves it. */
+  stop(): Promise<void> {
+    return this.history.stop();
+  }
+
+  /**
+   * Eve writes the time of the reset (Eve seconds); the total restarts from this moment and the same number is read
+   * back later, across restarts. A value that is no time at all still resets, stamped with our clock.
+   */
+  private async writeResetTotal(value: CharacteristicValue): Promise<void> {
     const eveSeconds = typeof value === 'number' ? value : Number(value);
     const unix = Number.isFinite(eveSeconds) && eveSeconds > 0 ? eveSeconds + EVE_EPOCH_OFFSET : Math.floor(Date.now() / 1000);
-    this.plug.resetTotal(unix);
+    await this.plug.resetTotal(unix);
   }
 
   private toEveTime(unix: number): number {

@@ -1,9 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { MerossClient, type ClientOptions } from '../meross/client';
-import type { SystemInfo } from '../meross/decode';
+import { MerossClient, type AlternateTransport, type ClientOptions } from '../meross/client';
+import { decodeToggle, type DailyEnergy, type Electricity, type Json, type SystemInfo } from '../meross/decode';
 import { MerossError, WrongDeviceError, WrongKeyError } from '../meross/errors';
+import type { JsonDocument } from '../storage/json-document';
 import { nextProbeDelay, withJitter } from './backoff';
-import { totalWh } from './energy';
+import { PowerIntegrator } from './energy';
+import { EnergyLedger, type MergeReport } from './ledger';
+import { ESTIMATE_SAVE_DELAY_MS, ledgerDocument, ledgerFile, loadLedger } from './ledger-store';
 
 export interface PlugLogger {
   info(message: string): void;
@@ -25,7 +28,11 @@ export interface PlugOptions {
   /** How often System.All is refreshed while the plug is online. */
   infoIntervalMs?: number;
   /** Values remembered from the last run (Homebridge's accessory cache), so reads work before the first poll. */
-  restored?: Partial<PlugValues> & { resetOffsetWh?: number };
+  restored?: Partial<PlugValues>;
+  /** Folder for the energy ledger (`<storage>/meross-lan/`); undefined keeps it in memory only (unit tests). */
+  storageDir?: string;
+  /** Clock, Unix ms (default Date.now): schedules, the ledger's idea of "today" and power integration follow it. */
+  now?: () => number;
   /** Test seam: builds the protocol client. */
   createClient?: (options: ClientOptions) => MerossClient;
   log: PlugLogger;
@@ -55,6 +62,9 @@ export interface PlugEvents {
   info: [info: SystemInfo];
 }
 
+/** While a plug pushes over local MQTT, its relay state is still read this often, as a health check. */
+export const PUSH_HEALTH_CHECK_MS = 300_000;
+
 const DEFAULT_VALUES: PlugValues = { on: false, inUse: false, watts: 0, volts: 0, amps: 0, totalKWh: 0, lifetimeKWh: 0, resetTime: 0 };
 
 /**
@@ -62,14 +72,28 @@ const DEFAULT_VALUES: PlugValues = { on: false, inUse: false, watts: 0, volts: 0
  * and Matter adapters only translate these to characteristics/clusters; nothing here knows about either.
  */
 export class Plug extends EventEmitter<PlugEvents> {
-  readonly client: MerossClient;
+  /** The protocol client for the plug's current address; only moveTo() replaces it. */
+  get client(): MerossClient {
+    return this.currentClient;
+  }
+  private currentClient: MerossClient;
   info: SystemInfo | undefined;
   reachability: Reachability = 'unknown';
   lastError: MerossError | undefined;
 
   private values: PlugValues;
-  private meterWh: number | undefined;
-  private resetOffsetWh: number;
+  private readonly now: () => number;
+  private ledger: EnergyLedger;
+  /** Set once the ledger file is being loaded (needs the uuid); every ledger change waits for it. */
+  private ledgerLoad: Promise<void> | undefined;
+  private ledgerDoc: JsonDocument | undefined;
+  private readonly integrator: PowerIntegrator;
+  /** Wh the measured power added since the last meter read: the meter's share that has not been read yet. */
+  private unreadWh = 0;
+  /** Whether the energy counter is known in this run (after the first meter read, or the first power sample). */
+  private counterKnown = false;
+  private counterHighWh = 0;
+  private warnedEstimate = false;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private cycle: Promise<void> | undefined;
@@ -79,15 +103,22 @@ export class Plug extends EventEmitter<PlugEvents> {
   private lastInfoRead = -Infinity;
   /** Bumped by every confirmed write, so a poll that started before a write does not undo it. */
   private writeGeneration = 0;
+  private phased = false;
   private writeTarget: boolean | undefined;
   private writing: Promise<void> | undefined;
   private warnedClock = false;
+  /** Local MQTT push (src/push), once attached; `available` says whether it is up right now. */
+  private push: AlternateTransport | undefined;
+  private lastRelayRead = -Infinity;
 
   constructor(readonly options: PlugOptions) {
     super();
     const { restored } = options;
     this.values = { ...DEFAULT_VALUES, ...pickValues(restored) };
-    this.resetOffsetWh = restored?.resetOffsetWh ?? 0;
+    this.now = options.now ?? Date.now;
+    this.ledger = new EnergyLedger(this.now);
+    // A sample held longer than a few missed polls would be a guess, not a measurement.
+    this.integrator = new PowerIntegrator(Math.max(3 * options.pollIntervalMs, 120_000));
     const clientOptions: ClientOptions = {
       host: options.host,
       key: options.key,
@@ -95,7 +126,31 @@ export class Plug extends EventEmitter<PlugEvents> {
       timeoutMs: options.timeoutMs,
       debug: (m) => options.log.debug(`${options.name}: ${m}`),
     };
-    this.client = options.createClient ? options.createClient(clientOptions) : new MerossClient(clientOptions);
+    this.currentClient = options.createClient ? options.createClient(clientOptions) : new MerossClient(clientOptions);
+  }
+
+  /**
+   * The plug now answers at another address (a new DHCP lease, found by LAN discovery): talk to it there, with
+   * the same uuid (so a different device at the new address is still refused) and key, and poll it soon. Values,
+   * energy and the accessory stay as they are.
+   */
+  moveTo(host: string): void {
+    const old = this.currentClient;
+    const next = (this.options.createClient ?? ((o: ClientOptions) => new MerossClient(o)))({
+      host,
+      key: this.options.key,
+      uuid: old.uuid ?? this.options.uuid,
+      timeoutMs: this.options.timeoutMs,
+      debug: (m) => this.options.log.debug(`${this.options.name}: ${m}`),
+    });
+    // Same device, same firmware: its abilities are still valid (and save a request).
+    next.abilities = old.abilities;
+    next.transport = old.transport;
+    this.currentClient = next;
+    this.options.host = host;
+    this.probeDelay = 0;
+    // Poll right after any cycle still running on the old address, not after an outage back-off.
+    if (this.running) void (this.cycle ?? Promise.resolve()).then(() => this.schedule(0));
   }
 
   get name(): string {
@@ -115,22 +170,36 @@ export class Plug extends EventEmitter<PlugEvents> {
     return { ...this.values };
   }
 
-  /** What to keep in the accessory cache for the next start. */
-  get persisted(): PlugValues & { resetOffsetWh: number } {
-    return { ...this.values, resetOffsetWh: this.resetOffsetWh };
+  /** What to keep in the accessory cache for the next start (the energy ledger has its own file). */
+  get persisted(): PlugValues {
+    return { ...this.values };
+  }
+
+  /**
+   * The energy counter behind the Eve history: the ledger's lifetime Wh plus what the measured power added since
+   * the meter was last read, never decreasing within a run. `metered` says the plug's own meter backs it, so a
+   * jump after an outage is energy really used. Undefined while the plug is not answering or not yet read.
+   */
+  energyCounter(): { wh: number; metered: boolean } | undefined {
+    if (this.reachability !== 'online' || !this.counterKnown) return undefined;
+    this.counterHighWh = Math.max(this.counterHighWh, this.ledger.lifetimeWh + this.unreadWh);
+    return { wh: this.counterHighWh, metered: this.client.abilities?.consumptionX === true };
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    void this.ledgerReady();
     // A short random start offset spreads many plugs so they do not all hit the network in the same tick.
     this.schedule(Math.round(Math.random() * Math.min(1000, this.options.pollIntervalMs / 10)));
   }
 
-  stop(): void {
+  /** Stops polling; resolves once the energy ledger is saved. */
+  async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.ledgerDoc?.flush();
   }
 
   /** Runs one poll cycle now (also used by tests and the CLI); resolves when it is done. */
@@ -154,20 +223,29 @@ export class Plug extends EventEmitter<PlugEvents> {
 
   private nextDelay(): number {
     const interval = this.options.pollIntervalMs;
-    if (this.reachability !== 'offline') return withJitter(interval);
-    this.probeDelay = nextProbeDelay(interval, Date.now() - this.outageStart, this.probeDelay || interval);
+    if (this.reachability !== 'offline') {
+      if (!this.phased) {
+        // The first poll runs at once for every plug; the second lands at a random point of the interval, so
+        // 140 plugs started together do not stay in lockstep and poll in the same second forever after.
+        this.phased = true;
+        return Math.round(Math.random() * interval);
+      }
+      return withJitter(interval);
+    }
+    this.probeDelay = nextProbeDelay(interval, this.now() - this.outageStart, this.probeDelay || interval);
     return this.probeDelay;
   }
 
   private async runCycle(): Promise<void> {
     const generation = this.writeGeneration;
     try {
-      if (this.reachability !== 'online' || Date.now() - this.lastInfoRead >= (this.options.infoIntervalMs ?? 300_000)) {
+      if (this.reachability !== 'online' || this.now() - this.lastInfoRead >= (this.options.infoIntervalMs ?? 300_000)) {
         await this.readInfo();
       }
-      const result = await this.client.poll();
+      await this.ledgerReady();
+      const result = await this.readState();
       // A write confirmed while this poll was on its way wins over what the poll saw before it.
-      const changes: Partial<PlugValues> = generation === this.writeGeneration ? { on: result.on } : {};
+      const changes: Partial<PlugValues> = generation === this.writeGeneration && result.on !== undefined ? { on: result.on } : {};
       if (result.electricity) {
         const { watts, volts, amps } = result.electricity;
         Object.assign(changes, { watts, volts, amps });
@@ -176,8 +254,9 @@ export class Plug extends EventEmitter<PlugEvents> {
       }
       this.markOnline();
       this.apply(changes);
+      this.meterPower();
       this.checkClock();
-      if (Date.now() - this.lastEnergyRead >= this.options.energyPollIntervalMs) await this.readEnergy();
+      if (this.now() - this.lastEnergyRead >= this.options.energyPollIntervalMs) await this.readEnergy();
     } catch (error) {
       this.markOffline(error);
     }
@@ -186,34 +265,157 @@ export class Plug extends EventEmitter<PlugEvents> {
   private async readInfo(): Promise<void> {
     if (!this.client.abilities) await this.client.ability();
     const info = await this.client.systemAll();
-    this.lastInfoRead = Date.now();
+    this.lastInfoRead = this.now();
     this.info = info;
     this.emit('info', info);
   }
 
   private async readEnergy(): Promise<void> {
     if (!this.client.abilities?.consumptionX) return;
-    this.lastEnergyRead = Date.now();
+    this.lastEnergyRead = this.now();
+    let days: DailyEnergy[];
     try {
-      const days = await this.client.consumption();
-      this.meterWh = totalWh(days);
-      this.apply({ totalKWh: this.totalKWh(), lifetimeKWh: Math.max(this.values.lifetimeKWh, this.meterWh / 1000) });
+      days = await this.client.consumption();
     } catch (error) {
       if (error instanceof WrongKeyError || error instanceof WrongDeviceError) throw error;
       // Some firmwares drop ConsumptionX queries (protocol.md §2.5); that must not mark the plug offline.
       this.options.log.debug(`${this.name}: energy read failed: ${describe(error)}`);
+      return;
     }
+    const report = this.ledger.merge(days);
+    this.unreadWh = 0;
+    this.counterKnown = true;
+    this.reportMerge(report);
+    this.applyLedger();
+    if (report.changed) this.ledgerDoc?.changed();
+    this.options.log.debug(
+      `${this.name}: meter read (${days.length} days): ${this.ledger.totalWh} Wh since the last reset, ${this.ledger.lifetimeWh} Wh in all.`,
+    );
   }
 
-  private totalKWh(): number {
-    if (this.meterWh === undefined) return this.values.totalKWh;
-    return Math.max(0, this.meterWh - this.resetOffsetWh) / 1000;
+  private reportMerge(report: MergeReport): void {
+    const { log } = this.options;
+    if (report.missing) {
+      const { from, to, days } = report.missing;
+      log.warn(
+        `${this.name}: the plug keeps only 30 days of energy and was not read for longer, so ${from} to ${to} ` +
+          `(${days} day${days === 1 ? '' : 's'}) is missing from the total; it is left out, not estimated.`,
+      );
+    }
+    if (report.restarted) {
+      const { date, keptWh, wh } = report.restarted;
+      log.info(
+        `${this.name}: the plug's energy counter for ${date} started again at ${wh} Wh (power loss, reset or a new plug); ` +
+          `the ${keptWh} Wh already counted that day are kept.`,
+      );
+    }
+    if (report.ignored > 0) log.debug(`${this.name}: ignored ${report.ignored} energy entries (unset clock, zero or future date).`);
   }
 
-  /** Eve "Reset Total": the total counts from now on. `at` is Unix seconds. */
-  resetTotal(at: number): void {
-    this.resetOffsetWh = this.meterWh ?? this.resetOffsetWh;
-    this.apply({ resetTime: at, totalKWh: this.totalKWh() });
+  /**
+   * Measured power between polls, time-weighted. It estimates the part of today the meter has not reported yet
+   * and, on firmware without ConsumptionX, is the whole (estimated) total.
+   */
+  private meterPower(): void {
+    const wh = this.integrator.sample(this.now(), this.values.watts);
+    const abilities = this.client.abilities;
+    if (!abilities || abilities.consumptionX) {
+      this.unreadWh += wh;
+      return;
+    }
+    if (!this.warnedEstimate) {
+      this.warnedEstimate = true;
+      this.options.log.info(
+        `${this.name}: this firmware keeps no energy history (ConsumptionX), so the total is estimated from the ` +
+          'measured power between polls, and misses whatever is used while Homebridge is not running.',
+      );
+    }
+    this.counterKnown = true;
+    if (wh <= 0) return;
+    this.ledger.addEstimate(this.now(), wh);
+    this.applyLedger();
+    this.ledgerDoc?.changed(ESTIMATE_SAVE_DELAY_MS);
+  }
+
+  /** The ledger is the source of the energy values; an empty one leaves the cached values until it knows better. */
+  private applyLedger(): void {
+    const ledger = this.ledger;
+    if (ledger.isEmpty) return;
+    this.apply({
+      totalKWh: ledger.totalWh / 1000,
+      lifetimeKWh: Math.max(this.values.lifetimeKWh, ledger.lifetimeWh / 1000),
+      resetTime: ledger.resetTime,
+    });
+  }
+
+  /** Loads the saved ledger once the plug's uuid is known; resolves at once without a storage folder. */
+  private ledgerReady(): Promise<void> {
+    const dir = this.options.storageDir;
+    const uuid = this.uuid;
+    if (this.ledgerLoad) return this.ledgerLoad;
+    if (!dir || !uuid) return Promise.resolve();
+    const file = ledgerFile(dir, uuid);
+    const log = { warn: (m: string) => this.options.log.warn(`${this.name}: ${m}`) };
+    this.ledgerLoad = loadLedger(file, this.now, log).then((saved) => {
+      if (saved) this.ledger = saved;
+      this.ledgerDoc = ledgerDocument(file, () => this.ledger, log);
+      this.applyLedger();
+    });
+    return this.ledgerLoad;
+  }
+
+  /**
+   * Eve "Reset Total" at `at` (Unix seconds): from now on the total counts only what is used after this moment;
+   * today's Wh at this instant is the offset for today. Saved at once.
+   */
+  async resetTotal(at: number): Promise<void> {
+    await this.ledgerReady();
+    this.ledger.resetAt(at, this.unreadWh);
+    this.apply({ resetTime: at, totalKWh: this.ledger.totalWh / 1000 });
+    this.ledgerDoc?.changed(0);
+  }
+
+  /**
+   * Relay and meter, batched where the plug can. While the plug pushes its relay changes over MQTT, a poll reads
+   * only the meter (never pushed, protocol.md §4.4) and the relay only every 5 minutes, as a health check.
+   */
+  private async readState(): Promise<{ on?: boolean; electricity?: Electricity }> {
+    const pushed = this.push?.available === true && this.client.abilities?.electricity === true;
+    if (pushed && this.now() - this.lastRelayRead < PUSH_HEALTH_CHECK_MS) return { electricity: await this.client.electricity() };
+    const result = await this.client.poll();
+    this.lastRelayRead = this.now();
+    return result;
+  }
+
+  /**
+   * Local MQTT push for this plug: requests go over `link` while it is up (HTTP stays the fallback, client.ts), relay
+   * changes arrive through applyPush(), and the link calls pushChanged() whenever it comes up or goes down.
+   */
+  attachPush(link: AlternateTransport): void {
+    this.push = link;
+    this.client.transport = link;
+  }
+
+  /** The MQTT link came up or went down: read everything again now, over MQTT or, as the fallback, over HTTP. */
+  pushChanged(): void {
+    this.lastRelayRead = -Infinity;
+    if (this.running) void (this.cycle ?? Promise.resolve()).then(() => this.schedule(0));
+  }
+
+  /** A relay change the plug pushed (its button, a timer, another app): shown at once, like a confirmed write. */
+  applyPush(namespace: string, payload: Json): void {
+    let on: boolean;
+    try {
+      on = decodeToggle(payload, namespace);
+    } catch (error) {
+      this.options.log.debug(`${this.name}: ignored a ${namespace} push: ${describe(error)}`);
+      return;
+    }
+    // A poll already on its way saw the relay before this change; it must not undo it.
+    this.writeGeneration++;
+    this.markOnline();
+    this.apply(on ? { on: true } : { on: false, watts: 0, amps: 0 });
+    this.meterPower();
   }
 
   private checkClock(): void {
@@ -255,11 +457,14 @@ export class Plug extends EventEmitter<PlugEvents> {
       this.writeGeneration++;
       this.markOnline();
       this.apply(target ? { on: true } : { on: false, watts: 0, amps: 0 });
+      this.meterPower();
     }
   }
 
   private apply(changes: Partial<PlugValues>): void {
     const next = { ...this.values, ...changes };
+    // A relay that is off draws nothing, whatever a reading taken around the switch said.
+    if (!next.on) Object.assign(next, { watts: 0, amps: 0 });
     next.inUse = next.on && next.watts > this.options.outletInUseWatts;
     const diff: Partial<PlugValues> = {};
     for (const k of Object.keys(next) as Array<keyof PlugValues>) {
@@ -284,9 +489,10 @@ export class Plug extends EventEmitter<PlugEvents> {
     const sameProblem = this.reachability === 'offline' && this.lastError?.code === merossError?.code;
     this.lastError = merossError;
     if (!merossError) this.options.log.error(`${this.name}: unexpected error: ${describe(error)}`);
+    this.integrator.interrupt();
     if (this.reachability !== 'offline') {
       this.reachability = 'offline';
-      this.outageStart = Date.now();
+      this.outageStart = this.now();
       this.emit('reachability', 'offline', merossError);
     }
     if (sameProblem || !merossError) return;

@@ -185,11 +185,19 @@ describe('Plug model', () => {
   });
 
   it('counts the total from an Eve reset', async () => {
-    const { plug } = await setup({ firmware: 2 });
+    // Off, so the simulated meter only moves when the test says so; every poll reads the meter.
+    const { sim, plug } = await setup({ firmware: 2, on: false }, { energyPollIntervalMs: 0 });
     await plug.pollNow();
+    const lifetime = plug.snapshot.lifetimeKWh;
     expect(plug.snapshot.totalKWh).toBeGreaterThan(0);
-    plug.resetTotal(1_800_000_000);
+    await plug.resetTotal(1_800_000_000);
     expect(plug.snapshot).toMatchObject({ totalKWh: 0, resetTime: 1_800_000_000 });
-    expect(plug.persisted.resetOffsetWh).toBeGreaterThan(0);
+    const today = sim.consumption.reduce((a, b) => (b.date > a.date ? b : a));
+    sim.consumption = sim.consumption.map((d) => (d === today ? { ...d, value: d.value + 250 } : d));
+    await plug.pollNow();
+    expect(plug.snapshot.totalKWh).toBeCloseTo(0.25, 6);
+    // Matter's counter ignores the reset and keeps growing.
+    expect(plug.snapshot.lifetimeKWh).toBeCloseTo(lifetime + 0.25, 6);
+    expect(plug.persisted).toMatchObject({ resetTime: 1_800_000_000 });
   });
 });

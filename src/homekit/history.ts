@@ -1,0 +1,242 @@
+/**
+ * Our own Eve history log (shared/eve.md §3–§5): the numbered entries of one outlet and the transfer the Eve app
+ * runs to fetch them. Pure logic with an injected clock and no HAP types, so every frame can be tested byte by byte;
+ * history-service.ts wires it to the characteristics and to a file.
+ */
+import {
+  END_OF_ENTRIES,
+  ENTRIES_PER_READ,
+  clampU16,
+  decodeHistoryRequest,
+  encodeOnEntry,
+  encodePowerEntry,
+  encodeReferenceEntry,
+  encodeStatus,
+} from './history-frames';
+
+/** One entry every 10 minutes: what the Eve app expects, or it draws holes. */
+export const HISTORY_INTERVAL_S = 600;
+/** 28 days of 10-minute entries, as both reference implementations keep. */
+export const MEMORY_SIZE = 4032;
+/** A clock before this is not set yet (a Pi without a real-time clock before NTP): no entries then. */
+const EARLIEST_PLAUSIBLE_S = Date.UTC(2020, 0, 1) / 1000;
+/** A step this much longer than the interval means the counter was not followed in between. */
+const LATE_FACTOR = 1.5;
+
+export type HistoryEntry = { time: number; deciWatts: number } | { time: number; on: boolean };
+
+/** What the energy counter said when the last power entry was written. */
+export interface Baseline {
+  time: number;
+  wh: number;
+  metered: boolean;
+}
+
+export interface EnergyCounter {
+  wh: number;
+  /** Backed by the plug's own meter: energy across a gap is real, not a guess. */
+  metered: boolean;
+}
+
+export interface HistoryJson {
+  version: 1;
+  /** Unix seconds. */
+  initialTime: number;
+  lastEntry: number;
+  /** Oldest first, ending with `lastEntry`: [seconds since initialTime, 0.1 W] or [seconds, "on" | "off"]. */
+  entries: Array<[number, number | 'on' | 'off']>;
+  baseline?: Baseline;
+}
+
+export class HistoryFormatError extends Error {}
+
+/**
+ * Entry numbers follow homebridge-lib: `firstEntry` is always sent as the reference-time entry (so a new log
+ * starts with number 1 reserved for it), data entries are `firstEntry + 1 … lastEntry`, and numbers only ever grow,
+ * because Eve remembers which numbers it already fetched.
+ */
+export class EveHistory {
+  private initialTime: number;
+  private lastEntryNo = 1;
+  private readonly entries: HistoryEntry[] = [];
+  private baseline: Baseline | undefined;
+  private cursor = 0;
+  private transferring = false;
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly memorySize = MEMORY_SIZE,
+  ) {
+    this.initialTime = nowSeconds(now);
+  }
+
+  get firstEntry(): number {
+    return this.lastEntryNo - this.entries.length;
+  }
+
+  get lastEntry(): number {
+    return this.lastEntryNo;
+  }
+
+  get reference(): number {
+    return this.initialTime;
+  }
+
+  /** A copy of the data entries, oldest first. */
+  get dataEntries(): HistoryEntry[] {
+    return this.entries.map((e) => ({ ...e }));
+  }
+
+  /** S2R1: the status Eve reads when the accessory is opened. */
+  status(): Buffer {
+    const newest = this.entries.at(-1);
+    return encodeStatus({
+      newestOffset: newest ? newest.time - this.initialTime : 0,
+      initialTime: this.initialTime,
+      firstEntry: this.firstEntry,
+      lastEntry: this.lastEntryNo,
+      memorySize: this.memorySize,
+    });
+  }
+
+  /**
+   * A 10-minute tick. The entry's average power is the change of the energy counter over the time since the
+   * previous power entry, so the area under Eve's graph equals what was metered however irregular the polls were.
+   * No counter (plug unreachable) means no entry: nothing is invented for that time. Returns whether an entry was
+   * added.
+   */
+  tick(counter: EnergyCounter | undefined): boolean {
+    const t = nowSeconds(this.now);
+    if (!this.clockPlausible(t) || !counter) return false;
+    const base = this.baseline;
+    this.baseline = { time: t, wh: counter.wh, metered: counter.metered };
+    if (!base || t <= base.time) return false;
+    const elapsed = t - base.time;
+    // Across a gap only a meter knows what was used; an estimate stopped counting, so it starts over instead.
+    if (elapsed > HISTORY_INTERVAL_S * LATE_FACTOR && !(base.metered && counter.metered)) return false;
+    const wh = Math.max(0, counter.wh - base.wh);
+    this.add({ time: t, deciWatts: clampU16(((wh * 3600) / elapsed) * 10) });
+    return true;
+  }
+
+  /** Sets the starting point for the next tick if there is none, so the first entry comes at the first tick. */
+  prime(counter: EnergyCounter | undefined): void {
+    const t = nowSeconds(this.now);
+    if (this.baseline || !counter || !this.clockPlausible(t)) return;
+    this.baseline = { time: t, wh: counter.wh, metered: counter.metered };
+  }
+
+  /** An On/Off change, logged when it happens. */
+  recordOn(on: boolean): boolean {
+    const t = nowSeconds(this.now);
+    if (!this.clockPlausible(t)) return false;
+    this.add({ time: t, on });
+    return true;
+  }
+
+  /** S2W1: Eve asks for entries from `n` on. */
+  request(value: Buffer): void {
+    const n = decodeHistoryRequest(value);
+    if (n === undefined) return;
+    this.cursor = Math.max(this.firstEntry, n);
+    this.transferring = true;
+  }
+
+  /** S2R2: the next batch of the transfer, or `00` once it is done. Answered from memory, so it is fast. */
+  readEntries(): Buffer {
+    if (!this.transferring || this.cursor > this.lastEntryNo) {
+      this.transferring = false;
+      return Buffer.from(END_OF_ENTRIES);
+    }
+    const frames: Buffer[] = [];
+    while (frames.length < ENTRIES_PER_READ && this.cursor <= this.lastEntryNo) {
+      frames.push(this.frame(this.cursor));
+      this.cursor++;
+    }
+    return Buffer.concat(frames);
+  }
+
+  private frame(n: number): Buffer {
+    if (n === this.firstEntry) return encodeReferenceEntry(n, this.initialTime);
+    const entry = this.entries[n - this.firstEntry - 1];
+    const offset = entry.time - this.initialTime;
+    return 'on' in entry ? encodeOnEntry(n, offset, entry.on) : encodePowerEntry(n, offset, entry.deciWatts);
+  }
+
+  private add(entry: HistoryEntry): void {
+    if (this.entries.length === 0 && this.initialTime < EARLIEST_PLAUSIBLE_S) {
+      // The log was started while the clock was unset; anchor it at the first real time instead.
+      this.initialTime = entry.time;
+    }
+    this.entries.push(entry);
+    this.lastEntryNo++;
+    // One slot of the memory is the reference entry.
+    if (this.entries.length > this.memorySize - 1) this.entries.shift();
+  }
+
+  /** Entries before the reference time or before the newest entry would come from a clock that jumped back. */
+  private clockPlausible(t: number): boolean {
+    if (t < EARLIEST_PLAUSIBLE_S) return false;
+    // A log started while the clock was unset gets its reference time from the first entry (see add).
+    if (this.entries.length === 0 && this.initialTime < EARLIEST_PLAUSIBLE_S) return true;
+    return t >= (this.entries.at(-1)?.time ?? this.initialTime);
+  }
+
+  toJSON(): HistoryJson {
+    const json: HistoryJson = {
+      version: 1,
+      initialTime: this.initialTime,
+      lastEntry: this.lastEntryNo,
+      entries: this.entries.map((e) => [e.time - this.initialTime, 'on' in e ? (e.on ? 'on' : 'off') : e.deciWatts]),
+    };
+    if (this.baseline) json.baseline = { ...this.baseline };
+    return json;
+  }
+
+  /**
+   * Restores a saved log. A reference time in the future means the clock jumped back since (eve.md §5): the saved
+   * timeline cannot be continued, so that throws like any other unusable file and a new log starts.
+   */
+  static fromJSON(raw: unknown, now: () => number = Date.now, memorySize = MEMORY_SIZE): EveHistory {
+    const fail = (why: string): never => {
+      throw new HistoryFormatError(`not an Eve history: ${why}`);
+    };
+    if (!isRecord(raw) || raw.version !== 1) return fail('unknown format');
+    const { initialTime, lastEntry, entries, baseline } = raw;
+    if (!isCount(initialTime) || !isCount(lastEntry) || lastEntry < 1 || !Array.isArray(entries)) return fail('fields');
+    if (initialTime > nowSeconds(now)) return fail('its reference time is in the future');
+    if (entries.length > lastEntry - 1) return fail('more entries than numbers');
+    const history = new EveHistory(now, memorySize);
+    history.initialTime = initialTime;
+    history.lastEntryNo = lastEntry;
+    for (const item of entries) {
+      if (!Array.isArray(item) || item.length !== 2 || !isCount(item[0])) return fail('entry');
+      const time = initialTime + item[0];
+      const value: unknown = item[1];
+      if (value === 'on' || value === 'off') history.entries.push({ time, on: value === 'on' });
+      else if (isCount(value)) history.entries.push({ time, deciWatts: value });
+      else return fail('entry value');
+    }
+    // A smaller memory than the file was written with keeps the newest entries; numbering carries on regardless.
+    history.entries.splice(0, Math.max(0, history.entries.length - (memorySize - 1)));
+    if (baseline !== undefined) {
+      if (!isRecord(baseline) || !isCount(baseline.time) || typeof baseline.wh !== 'number' || typeof baseline.metered !== 'boolean') {
+        return fail('baseline');
+      }
+      history.baseline = { time: baseline.time, wh: baseline.wh, metered: baseline.metered };
+    }
+    return history;
+  }
+}
+
+function nowSeconds(now: () => number): number {
+  return Math.floor(now() / 1000);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}

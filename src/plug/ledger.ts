@@ -1,0 +1,294 @@
+import type { DailyEnergy } from '../meross/decode';
+
+/**
+ * The per-plug energy ledger: one Wh figure per plug-local day, kept long after the plug's own 30-day
+ * ConsumptionX window has forgotten the day, so the total keeps growing for as long as the plug is in use.
+ * Pure logic: no I/O, and the only clock is the injected one (used to reject dates from the future).
+ */
+
+const DAY_MS = 86_400_000;
+/** ConsumptionX holds at most this many days (protocol.md §3.7). */
+export const PLUG_WINDOW_DAYS = 30;
+/**
+ * Days kept one by one. Older days can no longer change (they left the plug's window long ago), so they are
+ * folded into sums: the file stays small however many years the plug runs.
+ */
+export const DETAILED_DAYS = 62;
+/** An unsynced plug dates its entries 1970-01-01 (protocol.md §2.4); nothing before this date is believed. */
+const EARLIEST_DATE = '2000-01-01';
+const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** What one merge found worth telling the user. */
+export interface MergeReport {
+  /** The ledger changed and should be saved. */
+  changed: boolean;
+  /** Entries not believed: unsynced-clock dates, zeros, dates in the future, days already folded. */
+  ignored: number;
+  /** Days that fell out of the plug's window before they were ever read: missing from the total, not invented. */
+  missing?: { from: string; to: string; days: number };
+  /** Today's counter on the plug started again below what was already recorded (power loss, factory reset, new plug). */
+  restarted?: { date: string; keptWh: number; wh: number };
+}
+
+/** When the Eve "Reset Total" happened and how much of that day had already been used. */
+export interface ResetMark {
+  /** Unix seconds, as written by the controller. */
+  time: number;
+  /** The plug-local day that was current at the reset. */
+  day: string;
+  /** That day's Wh at the reset instant; only what the day adds beyond this counts. */
+  offsetWh: number;
+}
+
+/**
+ * One day: `raw` is the plug's own counter for the day, `base` what earlier counters of the same day had reached
+ * before the plug started that day again (so a restart never loses, and never repeats, what was counted).
+ */
+interface Day {
+  raw: number;
+  base: number;
+}
+
+interface Folded {
+  /** The newest folded date ('' if none); the plug's readings for it or anything older are ignored. */
+  through: string;
+  wh: number;
+  /** The part of `wh` used after the reset. */
+  sinceResetWh: number;
+}
+
+export interface LedgerJson {
+  version: 1;
+  days: Record<string, [raw: number, base: number]>;
+  folded?: Folded;
+  reset?: ResetMark;
+  /** Set once a day was estimated from power samples (firmware without ConsumptionX). */
+  estimated?: boolean;
+}
+
+export class LedgerFormatError extends Error {}
+
+export class EnergyLedger {
+  private readonly days = new Map<string, Day>();
+  private folded: Folded = { through: '', wh: 0, sinceResetWh: 0 };
+  private mark: ResetMark | undefined;
+  private estimatedDays = false;
+
+  /** `now`: Unix ms. */
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get isEmpty(): boolean {
+    return this.days.size === 0 && this.folded.wh === 0 && !this.mark;
+  }
+
+  /** The newest day recorded: the plug's "today" as of the last reading. */
+  get latestDate(): string | undefined {
+    let latest: string | undefined;
+    for (const date of this.days.keys()) if (latest === undefined || date > latest) latest = date;
+    return latest;
+  }
+
+  /** Everything ever recorded, resets ignored. Never decreases. */
+  get lifetimeWh(): number {
+    let sum = this.folded.wh;
+    for (const day of this.days.values()) sum += day.raw + day.base;
+    return sum;
+  }
+
+  /** Energy since the last reset (or the lifetime if never reset). */
+  get totalWh(): number {
+    const mark = this.mark;
+    if (!mark) return this.lifetimeWh;
+    let sum = this.folded.sinceResetWh;
+    for (const [date, day] of this.days) sum += sinceReset(date, day.raw + day.base, mark);
+    return sum;
+  }
+
+  /** Unix seconds of the last reset, 0 if never. */
+  get resetTime(): number {
+    return this.mark?.time ?? 0;
+  }
+
+  get reset(): Readonly<ResetMark> | undefined {
+    return this.mark;
+  }
+
+  /** Whether any day was estimated from power rather than read from the plug's meter. */
+  get estimated(): boolean {
+    return this.estimatedDays;
+  }
+
+  dayWh(date: string): number | undefined {
+    const day = this.days.get(date);
+    return day && day.raw + day.base;
+  }
+
+  /**
+   * Takes in one ConsumptionX reading (any order, repeated days allowed). A day's value only ever grows here:
+   * a lower figure for today means the plug's counter started again, and is added on top; a lower figure for an
+   * older day is ignored. Days older than the day before the last known one are frozen, so a factory-reset or
+   * replaced plug bringing other history can neither remove nor repeat what was counted.
+   */
+  merge(readings: readonly DailyEnergy[]): MergeReport {
+    const report: MergeReport = { changed: false, ignored: 0 };
+    const byDate = this.plausible(readings, report);
+    const dates = [...byDate.keys()].sort();
+    const today = dates.at(-1);
+    if (today === undefined) return report;
+    const known = this.latestDate;
+    if (known !== undefined && today > known) {
+      const windowStart = addDays(today, 1 - PLUG_WINDOW_DAYS);
+      const days = daysBetween(known, windowStart) - 1;
+      if (days > 0) report.missing = { from: addDays(known, 1), to: addDays(windowStart, -1), days };
+    }
+    // The last day read may still have grown before the plug's midnight, and a day's final figure may land just
+    // after it; anything older was complete when it was read.
+    const growFrom = known === undefined ? '' : addDays(known, -1);
+    for (const date of dates) {
+      const wh = byDate.get(date)!.wh;
+      const day = this.days.get(date);
+      if (date < growFrom) continue;
+      if (!day) {
+        this.days.set(date, { raw: wh, base: 0 });
+        report.changed = true;
+      } else if (wh > day.raw) {
+        day.raw = wh;
+        report.changed = true;
+      } else if (wh < day.raw && date === today && (known === undefined || today >= known)) {
+        report.restarted = { date, keptWh: day.raw + day.base, wh };
+        day.base += day.raw;
+        day.raw = wh;
+        report.changed = true;
+      }
+    }
+    if (report.changed) this.fold();
+    return report;
+  }
+
+  /** Books energy estimated from power samples (firmware without ConsumptionX) on the host's local day of `atMs`. */
+  addEstimate(atMs: number, wh: number): void {
+    if (!(wh > 0) || !Number.isFinite(wh)) return;
+    const date = localDate(atMs);
+    const day = this.days.get(date);
+    if (day) day.raw += wh;
+    else this.days.set(date, { raw: wh, base: 0 });
+    this.estimatedDays = true;
+    this.fold();
+  }
+
+  /**
+   * Eve "Reset Total" at `atUnixS`: from now on only what the current day adds beyond its present value, and every
+   * later day, counts. `unreadWh` is energy used since the last reading (estimated from power), so it is not
+   * counted after the reset when the next reading brings it.
+   */
+  resetAt(atUnixS: number, unreadWh = 0): void {
+    const day = this.latestDate ?? localDate(atUnixS * 1000);
+    this.mark = { time: atUnixS, day, offsetWh: (this.dayWh(day) ?? 0) + Math.max(0, unreadWh) };
+    this.folded.sinceResetWh = 0;
+  }
+
+  private plausible(readings: readonly DailyEnergy[], report: MergeReport): Map<string, DailyEnergy> {
+    // A device-local date runs at most 14 h ahead of UTC; later dates come from a wrong clock.
+    const newest = addDays(utcDate(this.now()), 1);
+    const byDate = new Map<string, DailyEnergy>();
+    for (const r of readings) {
+      const ok =
+        DATE_RE.test(r.date) && r.date >= EARLIEST_DATE && r.date <= newest && r.date > this.folded.through && Number.isFinite(r.wh) && r.wh > 0;
+      if (!ok) {
+        report.ignored++;
+        continue;
+      }
+      // The ring buffer may repeat a day; the most recently updated entry is the current one.
+      const seen = byDate.get(r.date);
+      if (!seen || r.time > seen.time || (r.time === seen.time && r.wh > seen.wh)) byDate.set(r.date, r);
+    }
+    return byDate;
+  }
+
+  private fold(): void {
+    const latest = this.latestDate;
+    if (latest === undefined) return;
+    const cutoff = addDays(latest, 1 - DETAILED_DAYS);
+    for (const [date, day] of this.days) {
+      if (date >= cutoff) continue;
+      const wh = day.raw + day.base;
+      this.folded.wh += wh;
+      if (this.mark) this.folded.sinceResetWh += sinceReset(date, wh, this.mark);
+      if (date > this.folded.through) this.folded.through = date;
+      this.days.delete(date);
+    }
+  }
+
+  toJSON(): LedgerJson {
+    const days: LedgerJson['days'] = {};
+    for (const date of [...this.days.keys()].sort()) {
+      const day = this.days.get(date)!;
+      days[date] = [day.raw, day.base];
+    }
+    const json: LedgerJson = { version: 1, days };
+    if (this.folded.through) json.folded = { ...this.folded };
+    if (this.mark) json.reset = { ...this.mark };
+    if (this.estimatedDays) json.estimated = true;
+    return json;
+  }
+
+  /** Throws LedgerFormatError for anything that is not a ledger this version wrote. */
+  static fromJSON(raw: unknown, now: () => number = Date.now): EnergyLedger {
+    const fail = (why: string): never => {
+      throw new LedgerFormatError(`not an energy ledger: ${why}`);
+    };
+    if (!isRecord(raw)) return fail('not an object');
+    if (raw.version !== 1) return fail(`version ${String(raw.version)}`);
+    if (!isRecord(raw.days)) return fail('no days');
+    const ledger = new EnergyLedger(now);
+    for (const [date, value] of Object.entries(raw.days)) {
+      if (!DATE_RE.test(date) || !Array.isArray(value) || value.length !== 2 || !value.every(isWh)) return fail(`day ${date.slice(0, 12)}`);
+      ledger.days.set(date, { raw: value[0] as number, base: value[1] as number });
+    }
+    if (raw.folded !== undefined) {
+      const f = raw.folded;
+      if (!isRecord(f) || typeof f.through !== 'string' || !isWh(f.wh) || !isWh(f.sinceResetWh)) return fail('folded');
+      ledger.folded = { through: f.through, wh: f.wh, sinceResetWh: f.sinceResetWh };
+    }
+    if (raw.reset !== undefined) {
+      const r = raw.reset;
+      if (!isRecord(r) || !isWh(r.time) || typeof r.day !== 'string' || !DATE_RE.test(r.day) || !isWh(r.offsetWh)) return fail('reset');
+      ledger.mark = { time: r.time, day: r.day, offsetWh: r.offsetWh };
+    }
+    ledger.estimatedDays = raw.estimated === true;
+    return ledger;
+  }
+}
+
+function sinceReset(date: string, wh: number, mark: ResetMark): number {
+  if (date > mark.day) return wh;
+  if (date === mark.day) return Math.max(0, wh - mark.offsetWh);
+  return 0;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isWh(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
+export function utcDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** The Homebridge host's calendar day: where estimated energy is booked, as the user's "today". */
+export function localDate(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+export function addDays(date: string, days: number): string {
+  return utcDate(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS);
+}
+
+/** Whole days from `a` to `b` (negative if `b` is earlier). */
+export function daysBetween(a: string, b: string): number {
+  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / DAY_MS);
+}

@@ -1,0 +1,92 @@
+import { rename } from 'node:fs/promises';
+import { readJson, writeJsonAtomic } from './json-file';
+
+export interface DocumentLogger {
+  warn(message: string): void;
+}
+
+export interface JsonDocumentOptions {
+  /** Longest a change waits before it is written. Changes in the meantime share that one write. */
+  delayMs: number;
+  log: DocumentLogger;
+  /** Test seam: how the file is written (default: atomically, owner-only). */
+  write?: (path: string, data: unknown) => Promise<void>;
+}
+
+/**
+ * One JSON file that follows some in-memory state: `changed()` schedules a write of `serialize()` at most
+ * `delayMs` later, so a burst of changes costs one write and a steady stream one write per `delayMs`; `flush()`
+ * writes now (shutdown). Writes never overlap, and each one is atomic (json-file.ts).
+ */
+export class JsonDocument {
+  private timer: NodeJS.Timeout | undefined;
+  private dueAt = Infinity;
+  private dirty = false;
+  private writing: Promise<void> = Promise.resolve();
+  private lastError = '';
+  private readonly write: (path: string, data: unknown) => Promise<void>;
+
+  constructor(
+    readonly path: string,
+    private readonly serialize: () => unknown,
+    private readonly options: JsonDocumentOptions,
+  ) {
+    this.write = options.write ?? writeJsonAtomic;
+  }
+
+  /**
+   * Reads and parses a document. A missing file is `undefined`; a file that is not JSON, or that `parse` rejects,
+   * is moved aside to `<path>.corrupt` (so nothing overwrites what might still be rescued), reported, and also
+   * `undefined`.
+   */
+  static async read<T>(path: string, parse: (raw: unknown) => T, log: DocumentLogger): Promise<T | undefined> {
+    try {
+      const raw = await readJson(path);
+      return raw === undefined ? undefined : parse(raw);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      const aside = `${path}.corrupt`;
+      const moved = await rename(path, aside).then(
+        () => true,
+        () => false,
+      );
+      log.warn(`${path} could not be read (${why}); starting afresh${moved ? ` and keeping the old file as ${aside}` : ''}.`);
+      return undefined;
+    }
+  }
+
+  changed(delayMs = this.options.delayMs): void {
+    this.dirty = true;
+    const due = Date.now() + delayMs;
+    if (this.timer && due >= this.dueAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.dueAt = due;
+    this.timer = setTimeout(() => void this.flush(), delayMs);
+    // Homebridge owns the process lifetime; shutdown flushes explicitly.
+    this.timer.unref?.();
+  }
+
+  /** Writes pending changes now; resolves once everything asked for so far is on disk (or failed and was logged). */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.dueAt = Infinity;
+    if (!this.dirty) return this.writing;
+    this.dirty = false;
+    this.writing = this.writing.then(() => this.writeNow());
+    return this.writing;
+  }
+
+  private async writeNow(): Promise<void> {
+    try {
+      await this.write(this.path, this.serialize());
+      this.lastError = '';
+    } catch (error) {
+      // Try again with the next change; say so once per distinct problem, not on every attempt.
+      this.dirty = true;
+      const why = error instanceof Error ? error.message : String(error);
+      if (why !== this.lastError) this.options.log.warn(`Could not save ${this.path}: ${why}`);
+      this.lastError = why;
+    }
+  }
+}
