@@ -60,3 +60,96 @@ describe('config validation', () => {
     expect(problems).toEqual(['"devices" must be a list of plugs; no plugs configured.']);
   });
 });
+
+describe('cloud and discovery config', () => {
+  it('is off by default', () => {
+    const { config, problems } = parseConfig({ devices: [{ host: '192.0.2.10' }] });
+    expect(problems).toEqual([]);
+    expect(config.cloud).toBeUndefined();
+    expect(config.discovery).toEqual({ enabled: false, subnets: [], port: 80, rescanAfterMs: 300_000 });
+  });
+
+  it('takes a full cloud and discovery block', () => {
+    const { config, problems } = parseConfig({
+      cloud: { email: ' me@example.com ', password: 'secret', url: 'https://iotx-eu.meross.com/' },
+      discovery: { enabled: true, subnets: ['192.168.1.0/24', '10.0.0.20-40'], port: 8080, rescanAfter: 60 },
+      devices: [{ uuid: UUID }],
+    });
+    expect(problems).toEqual([]);
+    expect(config.cloud).toEqual({ email: 'me@example.com', password: 'secret', url: 'https://iotx-eu.meross.com' });
+    expect(config.discovery).toEqual({ enabled: true, subnets: ['192.168.1.0/24', '10.0.0.20-40'], port: 8080, rescanAfterMs: 60_000 });
+    // A uuid-only entry is valid: discovery finds its address.
+    expect(config.devices).toEqual([{ uuid: UUID, key: '' }]);
+  });
+
+  it('treats an empty cloud block (as the settings form saves it) as no cloud', () => {
+    const { config, problems } = parseConfig({ cloud: { email: '', password: '' }, discovery: { subnets: [''] } });
+    expect(problems).toEqual([]);
+    expect(config.cloud).toBeUndefined();
+    expect(config.discovery.subnets).toEqual([]);
+  });
+
+  it('names every bad cloud and discovery field in one line, never echoing a secret', () => {
+    const { config, problems } = parseConfig({
+      cloud: { email: 'me@example.com', password: 12345678, url: 'http://iotx-eu.meross.com' },
+      discovery: { enabled: 'yes', subnets: ['10.0.0.0/8', 42, '192.168.1.0/24'], port: 0, rescanAfter: 1 },
+    });
+    expect(config.cloud).toEqual({ email: 'me@example.com' });
+    expect(config.discovery).toEqual({ enabled: false, subnets: ['192.168.1.0/24'], port: 80, rescanAfterMs: 300_000 });
+    expect(problems).toEqual([
+      '"cloud.password" must be a text value; ignoring it.',
+      '"cloud.url" must use https:// (plain http:// is accepted only for loopback addresses such as 127.0.0.1); using the default.',
+      '"discovery.enabled" must be true or false; using false.',
+      '"discovery.subnets[0]": "10.0.0.0/8" is too large to scan (at most a /22, 1024 addresses); skipping it.',
+      '"discovery.subnets[1]" is not a text value; skipping it.',
+      '"discovery.port" must be a whole number from 1 to 65535; using the default 80.',
+      '"discovery.rescanAfter" must be a whole number from 5 to 86400; using the default 300.',
+    ]);
+    expect(problems.join('\n')).not.toContain('12345678');
+  });
+
+  it('turns the cloud off for a bad email or a block that is not an object', () => {
+    expect(parseConfig({ cloud: { email: 'not-an-email', password: 'pw' } }).problems).toEqual([
+      '"cloud.email" must be the email address of your Meross account; cloud sign-in is off.',
+    ]);
+    expect(parseConfig({ cloud: { password: 'pw' } }).problems).toEqual(['"cloud.email" is missing; cloud sign-in is off.']);
+    expect(parseConfig({ cloud: 'me@example.com', discovery: true }).problems).toEqual([
+      '"cloud" must be an object such as { "email": …, "password": … }; cloud sign-in is off.',
+      '"discovery" must be an object such as { "enabled": true }; using the defaults.',
+    ]);
+  });
+
+  it('keeps local push off by default, and takes an embedded broker or the user\'s own', () => {
+    expect(parseConfig({}).config.push).toEqual({ enabled: false, port: 8883 });
+    const embedded = parseConfig({ push: { enabled: true, port: '18883', bind: '127.0.0.1', userId: 1234567 } });
+    expect(embedded.problems).toEqual([]);
+    expect(embedded.config.push).toEqual({ enabled: true, port: 18883, bind: '127.0.0.1', userId: '1234567' });
+    // A broker address alone turns push on; "enabled": false still wins.
+    expect(parseConfig({ push: { broker: 'mqtts://u:p@192.0.2.5:8883' } }).config.push).toMatchObject({ enabled: true, broker: 'mqtts://u:p@192.0.2.5:8883' });
+    expect(parseConfig({ push: { broker: 'mqtt://192.0.2.5', enabled: false } }).config.push.enabled).toBe(false);
+    expect(parseConfig({ push: { enabled: true, broker: '', bind: '', userId: '' } }).problems).toEqual([]);
+  });
+
+  it('names each bad "push" field in one line, without echoing the broker address', () => {
+    const { config, problems } = parseConfig({ push: { enabled: 'yes', port: 70000, bind: 'eth0', broker: 'http://u:hunter2@192.0.2.5', userId: 'me' } });
+    expect(config.push).toEqual({ enabled: false, port: 8883 });
+    expect(problems).toEqual([
+      '"push.broker" must be a broker address such as mqtts://192.168.1.2:8883; using the embedded broker instead.',
+      '"push.enabled" must be true or false; using false.',
+      '"push.port" must be a whole number from 1 to 65535; using the default 8883.',
+      '"push.bind" must be an IP address of this machine (such as 192.168.1.2); listening on every interface.',
+      '"push.userId" must be a whole number (the user id the plugs were paired with); using the remembered one.',
+    ]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+    expect(parseConfig({ push: true }).problems).toEqual(['"push" must be an object such as { "enabled": true }; local push is off.']);
+  });
+
+  it('publishes over Matter by default, takes true or false, and names any other "matter" value in one line', () => {
+    expect(parseConfig({}).config.matter).toBe(true);
+    expect(parseConfig({ matter: false }).config.matter).toBe(false);
+    expect(parseConfig({ matter: true }).problems).toEqual([]);
+    const { config, problems } = parseConfig({ matter: 'no' });
+    expect(config.matter).toBe(true);
+    expect(problems).toEqual(['"matter" must be true or false; using the default true (publish over Matter when the bridge has it).']);
+  });
+});

@@ -54,7 +54,8 @@ const ALLOWED: Record<string, readonly OptionName[]> = {
   simulate: ['count', 'firmware', 'lf-only', 'host', 'port'],
 };
 
-export const COMMANDS = Object.keys(ALLOWED);
+// login, discover and pair parse their own options (src/cli/login.ts, src/cli/discover.ts, src/cli/pair.ts).
+export const COMMANDS = [...Object.keys(ALLOWED), 'discover', 'login', 'pair'];
 
 export const USAGE = `Usage: meross-lan <command> [options]
 
@@ -67,6 +68,11 @@ Commands:
   toggle     flip the relay (reads the current state first)
   watch      print power, voltage and current every few seconds until Ctrl-C
   simulate   run simulated plugs on this machine for testing, until Ctrl-C
+  discover   find Meross plugs on the local network (meross-lan discover --help)
+  login      sign in to a Meross account once, for the plugs' key and names
+             (meross-lan login --help)
+  pair       set up a factory-reset plug for local push, without the Meross app
+             (meross-lan pair --help)
 
 Plug options (info, on, off, toggle, watch):
   --host HOST[:PORT]  the plug's address (port 80 unless given)
@@ -189,7 +195,7 @@ function printable(text: string): string {
  * parseArgs messages span several lines and suggest `--` tricks; this keeps the option name only. Values are
  * never part of these messages, but the rewrite makes sure of it.
  */
-function describeParseError(error: unknown): string {
+export function describeParseError(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   const option = /'(-{1,2}[^'\s=<]*)/.exec(message)?.[1];

@@ -4,6 +4,9 @@ import { MerossClient, MerossError } from '../meross';
 import { SimulatedPlug } from '../simulator';
 import { parseCli, USAGE, UsageError, type CliCommand, type PlugTarget, type SwitchAction } from './args';
 import { formatInfo, formatWatchLine, infoJson, onOff, watchJson } from './format';
+import { discover } from './discover';
+import { login, type PromptInput } from './login';
+import { pair } from './pair';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -14,6 +17,8 @@ export interface CliIo {
   /** A person reads stdout: `simulate` then also narrates on stderr. */
   interactive?: boolean;
   now?: () => Date;
+  /** Where `login` reads the password and code; default process.stdin. */
+  stdin?: PromptInput;
 }
 
 export const EXIT_OK = 0;
@@ -28,6 +33,10 @@ class Interrupted extends Error {}
 
 /** Runs one command line; resolves to the exit status. Never throws and never prints the device key. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  // These take options the shared parser has no room for (a repeatable --subnet, -U, …) and parse their own.
+  if (argv[0] === 'discover') return discover(argv.slice(1), io);
+  if (argv[0] === 'login') return login(argv.slice(1), io);
+  if (argv[0] === 'pair') return pair(argv.slice(1), io);
   let command: CliCommand;
   try {
     command = parseCli(argv, io.env);
