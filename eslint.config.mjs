@@ -15,4 +15,16 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
+  // The settings UI: server.js is an ESM Node child of homebridge-config-ui-x, public/ runs in its iframe.
+  {
+    files: ['homebridge-ui/server.js'],
+    languageOptions: { sourceType: 'module', globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+  {
+    files: ['homebridge-ui/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', Node: 'readonly', console: 'readonly' },
+    },
+  },
 );
