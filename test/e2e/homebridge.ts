@@ -25,6 +25,8 @@ export interface HomebridgeOptions {
   pin?: string;
   /** Bridge id; keep it (and storageDir) across a restart so paired controllers still recognise the bridge. */
   username?: string;
+  /** Turn Matter on for the bridge (Homebridge 2.2+): becomes `bridge.matter`. Keep the port across a restart. */
+  matter?: { port: number };
   /** Echo Homebridge's output to this process's stdout. */
   echo?: boolean;
   debug?: boolean;
@@ -145,6 +147,7 @@ export class Homebridge {
         pin,
         bind: options.bind ?? ['lo'],
         advertiser: 'ciao',
+        ...(options.matter ? { matter: options.matter } : {}),
       },
       platforms: [{ platform: 'MerossLan', name: 'Meross', ...options.platform }],
       accessories: [],
@@ -159,12 +162,19 @@ export class Homebridge {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const hb = new Homebridge(child, storageDir, port, pin, username, version, options.echo ?? false);
-    await Promise.race([
-      hb.waitForLog(/is running on port/, 60_000),
-      hb.exited.then((code) => {
-        throw new Error(`Homebridge exited early (code ${code}):\n${hb.logs.slice(-30).join('\n')}`);
-      }),
-    ]);
+    try {
+      await Promise.race([
+        // HAP's line; with Matter on, the Matter server logs its own "is running on port" earlier.
+        hb.waitForLog(/^(?!.*\[Matter\/).*is running on port/, 60_000),
+        hb.exited.then((code) => {
+          throw new Error(`Homebridge exited early (code ${code}):\n${hb.logs.slice(-30).join('\n')}`);
+        }),
+      ]);
+    } catch (error) {
+      // The caller gets no handle to stop it with, so never leave it running.
+      await hb.stop({ keepStorage: true });
+      throw error;
+    }
     return hb;
   }
 

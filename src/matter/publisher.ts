@@ -1,0 +1,86 @@
+import type { MatterAccessory } from 'homebridge' with { 'resolution-mode': 'import' };
+import { describe, type Plug, type PlugLogger } from '../plug/plug';
+import { MatterOutletAdapter, matterName, outletShape, type MatterOutletAccessory } from './outlet';
+import type { MatterSupport } from './support';
+
+export interface MatterPublisherOptions {
+  pluginName: string;
+  platformName: string;
+  /** false: the user turned Matter off for this plugin; cached Matter accessories are removed. */
+  publish: boolean;
+  log: PlugLogger;
+}
+
+/**
+ * Keeps the plugin's Matter accessories: one OnOffOutlet per plug, keyed by the plug's uuid like the HomeKit
+ * accessories, reattached to Homebridge's cached copy on restart and removed when the plug leaves the config.
+ */
+export class MatterPublisher {
+  private readonly cached = new Map<string, MatterOutletAccessory>();
+  private readonly adapters = new Map<string, MatterOutletAdapter>();
+  /** Registrations run one after another, so Homebridge builds endpoints in config order. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly support: MatterSupport,
+    private readonly options: MatterPublisherOptions,
+  ) {}
+
+  /** Homebridge hands back each cached Matter accessory before didFinishLaunching. */
+  configureAccessory(accessory: MatterAccessory): void {
+    this.cached.set(accessory.UUID, accessory as MatterOutletAccessory);
+  }
+
+  accessoryUuid(plugUuid: string): string {
+    return this.support.matter.uuid.generate(`${this.options.pluginName}:${plugUuid}`);
+  }
+
+  /** Publishes `plug` over Matter (once per plug; later calls for the same plug are ignored). */
+  attach(plug: Plug, displayName: string): void {
+    const plugUuid = plug.uuid;
+    if (!this.options.publish || !plugUuid) return;
+    const uuid = this.accessoryUuid(plugUuid);
+    if (this.adapters.has(uuid)) return;
+    const name = matterName(displayName);
+    const cached = this.cached.get(uuid);
+    const adapter = new MatterOutletAdapter(this.support.matter, plug, {
+      uuid,
+      name,
+      plugUuid,
+      shape: outletShape(plug, cached, this.support.energy),
+      cached,
+      log: this.options.log,
+    });
+    this.adapters.set(uuid, adapter);
+    this.cached.delete(uuid);
+    this.queue = this.queue
+      .then(() => adapter.register(this.options.pluginName, this.options.platformName))
+      .then(
+        (published) => {
+          if (published && !cached) this.options.log.info(`${displayName}: added to Matter${name === displayName ? '' : ` as "${name}" (Matter names hold 32 bytes)`}.`);
+        },
+        (error: unknown) => this.options.log.warn(`${displayName}: could not be published over Matter: ${describe(error)}`),
+      );
+  }
+
+  /**
+   * Removes cached Matter accessories no running plug claimed, except those of plugs `keep` names (e.g. a plug whose
+   * HomeKit accessory is kept while it cannot be placed yet). Call only once every plug's uuid is known.
+   */
+  prune(keep: (plugUuid: string) => boolean = () => false): void {
+    const stale = [...this.cached.values()].filter((a) => !this.options.publish || !a.context?.plugUuid || !keep(a.context.plugUuid));
+    if (stale.length === 0) return;
+    for (const accessory of stale) this.cached.delete(accessory.UUID);
+    for (const accessory of stale) {
+      this.options.log.info(`${accessory.displayName}: removed from Matter (${this.options.publish ? 'no longer in the config' : 'Matter is turned off for this plugin'}).`);
+    }
+    this.support.matter.unregisterPlatformAccessories(this.options.pluginName, this.options.platformName, stale).catch((error: unknown) => {
+      this.options.log.warn(`Could not remove stale Matter accessories: ${describe(error)}`);
+    });
+  }
+
+  /** Resolves once every registration started so far has finished (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * A real matter.js controller for the end-to-end tests: commissions Homebridge's Matter bridge over loopback and
+ * finds the bridged outlets. Follows ../shared/matter-testing.md (own UDP port, Seconds() durations, known address).
+ */
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Environment, Logger, Seconds } from '@matter/main';
+import { BridgedDeviceBasicInformation, Descriptor, GeneralCommissioning } from '@matter/main/clusters';
+import { ManualPairingCodeCodec, type NodeId } from '@matter/main/types';
+import { CommissioningController } from '@project-chip/matter.js';
+import type { Endpoint, PairedNode } from '@project-chip/matter.js/device';
+
+/** Device type of a Matter on/off plug-in unit (Homebridge's OnOffOutlet). */
+export const ON_OFF_PLUG_IN_UNIT = 0x010a;
+export const ELECTRICAL_SENSOR = 0x0510;
+
+export interface Outlet {
+  endpoint: Endpoint;
+  number: number;
+  serial: string;
+  deviceTypes: number[];
+}
+
+export class MatterController {
+  private constructor(
+    readonly controller: CommissioningController,
+    readonly logFile: string,
+  ) {}
+
+  /**
+   * Starts a controller whose fabric lives in `storageDir`. matter.js keeps process-wide settings in its default
+   * environment, so this sets them there; the test process runs one controller at a time.
+   */
+  static async start(storageDir: string, localPort: number): Promise<MatterController> {
+    const logFile = join(storageDir, 'matter-controller.log');
+    Logger.format = 'plain';
+    Logger.destinations.default.write = (text: string) => appendFileSync(logFile, `${text}\n`);
+    const environment = Environment.default;
+    environment.vars.set('storage.path', storageDir);
+    // The same interface as the bridge's `bind`: nothing is multicast on real networks.
+    environment.vars.set('mdns.networkInterface', 'lo');
+    const controller = new CommissioningController({
+      environment: { environment, id: 'meross-lan-e2e' },
+      autoConnect: false,
+      adminFabricLabel: 'meross-lan e2e',
+      localPort,
+    });
+    await controller.start();
+    return new MatterController(controller, logFile);
+  }
+
+  /** Commissions the bridge at [::1]:port with its manual pairing code; resolves with the node id. */
+  async commission(manualPairingCode: string, port: number): Promise<NodeId> {
+    const { passcode, shortDiscriminator } = ManualPairingCodeCodec.decode(manualPairingCode);
+    return this.controller.commissionNode({
+      passcode,
+      commissioning: {
+        regulatoryLocation: GeneralCommissioning.RegulatoryLocationType.IndoorOutdoor,
+        regulatoryCountryCode: 'XX',
+      },
+      discovery: {
+        identifierData: shortDiscriminator === undefined ? {} : { shortDiscriminator },
+        knownAddress: { ip: '::1', port, type: 'udp' },
+        timeout: Seconds(20),
+      },
+    });
+  }
+
+  /** Connects with an auto subscription that reports at once (minimum interval 0). */
+  async connect(nodeId: NodeId): Promise<PairedNode> {
+    const node = await this.controller.getNode(nodeId);
+    node.connect({ autoSubscribe: true, subscribeMinIntervalFloorSeconds: 0, subscribeMaxIntervalCeilingSeconds: 30 });
+    // Awaiting the event after it fired would hang, so look first.
+    if (!node.remoteInitializationDone) await node.events.initializedFromRemote;
+    return node;
+  }
+
+  async close(): Promise<void> {
+    await this.controller.close();
+  }
+}
+
+/** Every bridged on/off plug-in unit under the node, by serial number (the plug's uuid). */
+export function outlets(node: PairedNode): Map<string, Outlet> {
+  const found = new Map<string, Outlet>();
+  const walk = (endpoint: Endpoint): void => {
+    const types = endpoint.getClusterClient(Descriptor.Complete);
+    const basic = endpoint.getClusterClient(BridgedDeviceBasicInformation.Complete);
+    const deviceTypes = (types?.attributes.deviceTypeList.getLocal() ?? []).map((t) => Number(t.deviceType));
+    const serial = basic?.attributes.serialNumber.getLocal();
+    if (deviceTypes.includes(ON_OFF_PLUG_IN_UNIT) && serial) found.set(serial, { endpoint, number: Number(endpoint.getNumber()), serial, deviceTypes });
+    for (const child of endpoint.getChildEndpoints()) walk(child);
+  };
+  const root = node.getRootEndpoint();
+  if (root) walk(root);
+  return found;
+}
+
+/**
+ * Waits until the node's endpoint tree shows `count` outlets. The structure can trail the first report a little, and
+ * the node reports every structure change, so this waits on those events rather than on time.
+ */
+export async function waitForOutlets(node: PairedNode, count: number, timeoutMs = 10_000): Promise<Map<string, Outlet>> {
+  const now = outlets(node);
+  if (now.size >= count) return now;
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      const found = outlets(node);
+      if (found.size < count) return;
+      clearTimeout(timer);
+      node.events.structureChanged.off(check);
+      node.events.attributeChanged.off(check);
+      resolve(found);
+    };
+    const timer = setTimeout(() => {
+      node.events.structureChanged.off(check);
+      node.events.attributeChanged.off(check);
+      reject(new Error(`only ${outlets(node).size} of ${count} Matter outlets appeared within ${timeoutMs} ms`));
+    }, timeoutMs);
+    node.events.structureChanged.on(check);
+    node.events.attributeChanged.on(check);
+  });
+}
