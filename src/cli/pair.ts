@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeAbility, decodeSystemAll, isObject, type Json } from '../meross/decode';
@@ -10,6 +9,7 @@ import { formatHost, parseHost, type HostAddress } from '../meross/host';
 import { postConfig } from '../meross/transport';
 import { parseUserId } from '../push/protocol';
 import { resolveUserId } from '../push/user-id';
+import { isLoopback } from '../simulator/identity';
 import { pluginStorageDir } from '../storage/json-file';
 import { describeParseError } from './args';
 import type { CliIo } from './main';
@@ -210,8 +210,4 @@ function configuredUserId(storage: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }

@@ -109,13 +109,20 @@ export class OutletAdapter {
       // Wrong key or wrong device: sending would fail (or control a stranger's plug). Fail at once.
       throw new this.api.hap.HapStatusError(this.api.hap.HAPStatus.SERVICE_COMMUNICATION_FAILURE);
     }
+    const wanted = value === true || value === 1;
     try {
-      await this.plug.setOn(value === true || value === 1);
+      await this.plug.setOn(wanted);
     } catch {
       // Put the switch back to what the plug last confirmed, so no controller is left with a phantom state.
       const confirmed = this.plug.snapshot.on;
       setImmediate(() => this.chars.on.updateValue(confirmed));
       throw new this.api.hap.HapStatusError(this.api.hap.HAPStatus.SERVICE_COMMUNICATION_FAILURE);
+    }
+    if (this.plug.snapshot.on !== wanted) {
+      // Another controller's write overtook this one (last writer wins). Once we return, HAP-NodeJS still tells the
+      // other controllers about *this* value, and stays silent about the winner's when the value did not change in
+      // between; so announce the relay's real state after it (an event even if the stored value is the same).
+      setImmediate(() => this.chars.on.sendEventNotification(this.plug.snapshot.on));
     }
   }
 

@@ -1,4 +1,4 @@
-import { ACK_FOR, buildMessage, uuidFromTopic, verifySign, type Header, type Method } from './envelope';
+import { ACK_FOR, buildMessage, uuidFromTopic, verifySign, type Header, type Message, type Method } from './envelope';
 import {
   ConnectionDroppedError,
   DeviceError,
@@ -41,6 +41,18 @@ export interface ClientOptions {
   maxReplyBytes?: number;
   /** Debug sink (never receives the key). */
   debug?: (message: string) => void;
+}
+
+/**
+ * Another way to reach the plug (local MQTT push, src/push), tried before HTTP while `available`. A failure there
+ * falls back to HTTP for that request; the reply is verified the same way whichever way it came.
+ */
+export interface AlternateTransport {
+  readonly available: boolean;
+  /** For debug lines, e.g. "MQTT". */
+  readonly kind: string;
+  /** Sends the signed message; resolves with the parsed reply envelope. */
+  send(message: Message<Json>, timeoutMs: number): Promise<unknown>;
 }
 
 export interface Command {
@@ -88,6 +100,8 @@ export class MerossClient {
   readonly stats = { requests: 0, badSignatures: 0, multipleDrops: 0 };
   /** Device clock from the last reply header (Unix seconds); tiny values mean an unsynced clock. */
   lastDeviceTime: number | undefined;
+  /** Set by the plug model while the plug is also reachable another way (MQTT). */
+  transport: AlternateTransport | undefined;
 
   private readonly key: string;
   private readonly timeoutMs: number;
@@ -132,51 +146,46 @@ export class MerossClient {
   private async once(namespace: string, method: Method, payload: Json): Promise<Json> {
     const message = buildMessage(namespace, method, payload, this.key);
     this.stats.requests++;
+    const reply = await this.exchange(message);
+    return this.verify(reply, message.header, method);
+  }
+
+  /** Over the alternate transport while it is up, else (or when it fails) over HTTP; returns the parsed reply. */
+  private async exchange(message: Message<Json>): Promise<unknown> {
+    const alternate = this.transport;
+    if (alternate?.available) {
+      try {
+        return await alternate.send(message, this.timeoutMs);
+      } catch (error) {
+        const why = error instanceof MerossError ? error.code : error instanceof Error ? error.message : String(error);
+        this.debug(`${this.label}: ${message.header.namespace} over ${alternate.kind} failed (${why}); using HTTP`);
+      }
+    }
     const body = await postConfig(this.address, JSON.stringify(message), {
       timeoutMs: this.timeoutMs,
       maxReplyBytes: this.maxReplyBytes,
     });
-    let reply: unknown;
     try {
-      reply = JSON.parse(body);
+      return JSON.parse(body) as unknown;
     } catch {
       throw new MalformedReplyError(this.label, body.length === 0 ? 'empty body' : 'not JSON');
     }
-    return this.verify(reply, message.header, method);
   }
 
   /** Checks a reply envelope against the request it answers; returns its payload. */
   private verify(reply: unknown, sent: Pick<Header, 'messageId' | 'namespace'>, method: Method): Json {
-    if (!isObject(reply) || !isObject(reply.header) || !isObject(reply.payload)) {
-      throw new MalformedReplyError(this.label, 'no header or payload');
-    }
-    const header = reply.header as Partial<Header>;
-    const from = uuidFromTopic(header.from) ?? (typeof header.uuid === 'string' ? header.uuid : undefined);
-    const payload = reply.payload;
-    // A 5001 reply is signed with the plug's key — the very key we lack — so recognise it before the sign check.
-    if (header.method === 'ERROR') {
-      const code = isObject(payload.error) ? Number(payload.error.code) : undefined;
-      if (code === 5001) throw new WrongKeyError(this.label, from);
-    }
-    if (header.messageId !== sent.messageId) throw new MalformedReplyError(this.label, 'reply to another message');
-    if (typeof header.timestamp !== 'number' || typeof header.sign !== 'string' || !verifySign(header as Header, this.key)) {
-      this.stats.badSignatures++;
-      this.debug(`${this.label}: reply signature invalid (${this.stats.badSignatures} so far)`);
-      throw new MalformedReplyError(this.label, 'invalid reply signature');
-    }
-    if (this.uuid !== undefined && from !== undefined && from !== this.uuid) {
-      throw new WrongDeviceError(this.label, this.uuid, from);
-    }
-    this.lastDeviceTime = header.timestamp;
-    if (header.method === 'ERROR') {
-      const code = isObject(payload.error) ? Number(payload.error.code) : undefined;
-      throw new DeviceError(this.label, code, sent.namespace);
-    }
-    if (header.method !== ACK_FOR[method]) {
-      throw new MalformedReplyError(this.label, `method ${String(header.method)} instead of ${ACK_FOR[method]}`);
-    }
-    if (header.namespace !== sent.namespace) throw new MalformedReplyError(this.label, 'namespace mismatch');
-    return payload;
+    return verifyReply(reply, sent, method, {
+      label: this.label,
+      key: this.key,
+      uuid: this.uuid,
+      onBadSignature: () => {
+        this.stats.badSignatures++;
+        this.debug(`${this.label}: reply signature invalid (${this.stats.badSignatures} so far)`);
+      },
+      onDeviceTime: (seconds) => {
+        this.lastDeviceTime = seconds;
+      },
+    });
   }
 
   private decode<T>(fn: () => T): T {
@@ -333,6 +342,63 @@ export class MerossClient {
       }
     });
   }
+}
+
+/** What a reply is checked against, besides the request it answers. */
+export interface ReplyCheck {
+  /** `host[:port]`, for error messages. */
+  label: string;
+  key: string;
+  /** The plug's uuid once known; replies naming another device, or none, are refused. */
+  uuid: string | undefined;
+  /** Called for each reply whose signature does not check out (the client counts them for the debug log). */
+  onBadSignature?: () => void;
+  /** Called with the device clock of each correctly signed reply, ERROR replies included. */
+  onDeviceTime?: (seconds: number) => void;
+}
+
+/**
+ * Checks a reply envelope against the request it answers and returns its payload. No I/O and no state of its
+ * own, so it can be fuzzed directly; anything wrong surfaces as a MerossError subclass.
+ */
+export function verifyReply(reply: unknown, sent: Pick<Header, 'messageId' | 'namespace'>, method: Method, check: ReplyCheck): Json {
+  const { label } = check;
+  if (!isObject(reply) || !isObject(reply.header) || !isObject(reply.payload)) {
+    throw new MalformedReplyError(label, 'no header or payload');
+  }
+  const header = reply.header as Partial<Header>;
+  const from = uuidFromTopic(header.from) ?? (typeof header.uuid === 'string' ? header.uuid : undefined);
+  const payload = reply.payload;
+  // Before anything else: a reply to another request (a late one, or a replay) says nothing about this one.
+  if (header.messageId !== sent.messageId) throw new MalformedReplyError(label, 'reply to another message');
+  // A 5001 reply is signed with the plug's key — the very key we lack — so recognise it before the sign check.
+  if (header.method === 'ERROR') {
+    if (errorCode(payload) === 5001) throw new WrongKeyError(label, from);
+  }
+  if (typeof header.timestamp !== 'number' || typeof header.sign !== 'string' || !verifySign(header as Header, check.key)) {
+    check.onBadSignature?.();
+    throw new MalformedReplyError(label, 'invalid reply signature');
+  }
+  // Plugs of one account share a key, so the sender's uuid is what tells them apart: it must be there and match.
+  if (check.uuid !== undefined) {
+    if (from === undefined) throw new MalformedReplyError(label, 'reply names no sender');
+    if (from !== check.uuid) throw new WrongDeviceError(label, check.uuid, from);
+  }
+  check.onDeviceTime?.(header.timestamp);
+  if (header.method === 'ERROR') throw new DeviceError(label, errorCode(payload), sent.namespace);
+  if (header.method !== ACK_FOR[method]) {
+    // Not String(): a JSON object with its own "toString" key would make that throw a TypeError.
+    const got = typeof header.method === 'string' ? header.method.slice(0, 20) : typeof header.method;
+    throw new MalformedReplyError(label, `method ${got} instead of ${ACK_FOR[method]}`);
+  }
+  if (header.namespace !== sent.namespace) throw new MalformedReplyError(label, 'namespace mismatch');
+  return payload;
+}
+
+/** `payload.error.code` of an ERROR reply; Number() only on primitives, since any JSON value can arrive here. */
+function errorCode(payload: Json): number | undefined {
+  const code = isObject(payload.error) ? payload.error.code : undefined;
+  return typeof code === 'number' || typeof code === 'string' ? Number(code) : undefined;
 }
 
 function unwrap(result: Json | MerossError | undefined): Json {

@@ -3,4 +3,4 @@ export * from './envelope';
 export * from './errors';
 export * from './host';
 export * from './decode';
-export { MerossClient, type ClientOptions, type Command, type PollResult, type RequestOptions } from './client';
+export { MerossClient, verifyReply, type ClientOptions, type Command, type PollResult, type ReplyCheck, type RequestOptions } from './client';

@@ -16,11 +16,7 @@ export function uuidForMac(mac: string): string {
 }
 
 /** The MAC a uuid ends with, when its last 12 chars are hex. */
-export function macFromUuid(uuid: string): string | undefined {
-  const tail = uuid.slice(-12).toLowerCase();
-  if (!/^[0-9a-f]{12}$/.test(tail)) return undefined;
-  return tail.match(/../g)?.join(':');
-}
+export { macFromUuid } from '../push/protocol';
 
 export function randomKey(): string {
   return randomBytes(8).toString('hex');

@@ -3,12 +3,17 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { PlugDevice, type Outcome } from './device';
 import { RequestReader, response, responseHead, type ReadResult } from './http';
 import { formatAddress, isLoopback, macFromUuid, randomKey, randomMac, uuidForMac } from './identity';
-import type { ConsumptionEntry, Fault, Firmware, Readings, RequestRecord, SimulatorOptions, ToggleEvent } from './types';
+import { SetupMode, SimulatedMqtt, splitHostPort, type MqttState } from './mqtt';
+import type { ConsumptionEntry, Fault, Firmware, MqttSettings, Readings, RequestRecord, SimulatorOptions, ToggleEvent } from './types';
 
 export interface SimulatedPlugEvents {
   /** A request was parsed; emitted before the plug acts on it or answers. */
   request: [RequestRecord];
   toggle: [ToggleEvent];
+  /** MQTT mode: the session to the broker opened, ended or was refused. */
+  mqtt: [MqttState];
+  /** Setup mode ended with Config.Key and Config.Wifi; the plug now uses the new key (and broker, if one was set). */
+  paired: [SetupMode];
 }
 
 const MAX_RECORDS = 1000;
@@ -26,10 +31,13 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
   readonly host: string;
   readonly uuid: string;
   readonly mac: string;
-  readonly key: string;
   readonly firmware: Firmware;
   readonly name: string;
   readonly requests: RequestRecord[] = [];
+  /** MQTT mode (options.mqtt, or after pairing); undefined for an HTTP-only plug. */
+  mqtt: SimulatedMqtt | undefined;
+  /** Set while in setup (pairing) mode. */
+  setupMode: SetupMode | undefined;
 
   private readonly device: PlugDevice;
   private readonly lfOnly: boolean;
@@ -54,26 +62,66 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
     this.firmware = options.firmware ?? 2;
     this.mac = (options.mac ?? (options.uuid && macFromUuid(options.uuid)) ?? randomMac()).toLowerCase();
     this.uuid = options.uuid ?? uuidForMac(this.mac);
-    this.key = options.key ?? randomKey();
     this.name = options.name ?? `mss310-${this.mac.slice(-5).replace(':', '')}`;
     this.lfOnly = options.lfOnly ?? false;
     this.device = new PlugDevice({
       firmware: this.firmware,
       uuid: this.uuid,
       mac: this.mac,
-      key: this.key,
+      key: options.key ?? randomKey(),
       host,
       on: options.on ?? false,
       readings: { watts: options.watts ?? 60.5, volts: options.volts ?? 230.1, amps: options.amps ?? 0.27 },
       maxReplyBytes: options.maxReplyBytes ?? 1850,
       now: options.now ?? Date.now,
-      onToggle: (event) => this.emit('toggle', event),
+      onToggle: (event) => {
+        this.emit('toggle', event);
+        this.mqtt?.pushRelay(event.on, this.device.lmTime);
+      },
     });
+    if (options.setup) {
+      this.setupMode = new SetupMode();
+      this.device.skipSignCheck = true;
+    }
+    if (options.mqtt) this.mqtt = this.mqttLink(options.mqtt);
+  }
+
+  /** The signing key (Appliance.Config.Key replaces it when the plug is paired). */
+  get key(): string {
+    return this.device.key;
+  }
+
+  private mqttLink(settings: MqttSettings): SimulatedMqtt {
+    // Fails early on a bad address rather than on the first connection attempt.
+    splitHostPort(settings.broker);
+    const link = new SimulatedMqtt({ uuid: this.uuid, mac: this.mac, host: this.host, device: this.device, record: (r) => this.record(r) }, settings);
+    link.on('state', (state) => this.emit('mqtt', state));
+    return link;
+  }
+
+  private record(record: RequestRecord): void {
+    this.requests.push(record);
+    if (this.requests.length > MAX_RECORDS) this.requests.splice(0, this.requests.length - MAX_RECORDS);
+    this.emit('request', record);
+  }
+
+  /** After Config.Wifi: out of setup mode, with the new key, and on to the broker Config.Key named. */
+  private async leaveSetup(setup: SetupMode): Promise<void> {
+    this.setupMode = undefined;
+    this.device.skipSignCheck = false;
+    if (setup.key !== undefined) this.device.setKey(setup.key);
+    if (setup.gateway && setup.userId !== undefined) {
+      await this.mqtt?.stop();
+      this.mqtt = this.mqttLink({ broker: formatAddress(setup.gateway.host, setup.gateway.port), userId: setup.userId });
+      await this.mqtt.start();
+    }
+    this.emit('paired', setup);
   }
 
   static async start(options: SimulatorOptions = {}): Promise<SimulatedPlug> {
     const plug = new SimulatedPlug(options);
     await plug.listen();
+    await plug.mqtt?.start();
     return plug;
   }
 
@@ -124,6 +172,7 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
   }
 
   async setFault(fault: Fault | null): Promise<void> {
+    const wasOffline = this.currentFault?.type === 'offline';
     this.currentFault = fault;
     this.everyOtherCount = 0;
     this.releaseHangs();
@@ -135,11 +184,15 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
       this.device.impostor = undefined;
     }
     await this.syncListener();
+    // A plug that is off the network is off its broker too, and back on it when it returns.
+    const offline = fault?.type === 'offline';
+    if (this.mqtt && offline !== wasOffline) await (offline ? this.mqtt.stop() : this.mqtt.start());
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.releaseHangs();
+    await this.mqtt?.stop();
     await this.syncListener();
   }
 
@@ -202,12 +255,13 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
 
     const parsed = this.device.parse(request.body.toString('utf8'));
     if (parsed.kind === 'drop') return void socket.destroy();
-    this.requests.push(parsed.record);
-    if (this.requests.length > MAX_RECORDS) this.requests.splice(0, this.requests.length - MAX_RECORDS);
-    this.emit('request', parsed.record);
+    this.record(parsed.record);
     // Network faults act after the plug has processed the request, as if only the answer were lost.
-    const outcome = this.device.execute(parsed);
+    const setup = this.setupMode;
+    const outcome = setup?.handle(parsed, this.device) ?? this.device.execute(parsed);
     await this.answer(socket, outcome);
+    // The real plug reboots after Config.Wifi, once its answer is out.
+    if (setup?.done && this.setupMode === setup) await this.leaveSetup(setup);
   }
 
   private async answer(socket: Socket, outcome: Outcome): Promise<void> {

@@ -51,6 +51,19 @@ export interface SimulatorOptions {
   maxReplyBytes?: number;
   /** Clock in ms, default Date.now. */
   now?: () => number;
+  /** MQTT mode: log in to this broker at start (protocol.md §4), push changes, obey requests there too. */
+  mqtt?: MqttSettings;
+  /** Start in setup (pairing) mode: no sign check, waiting for Appliance.Config.Key and Config.Wifi. */
+  setup?: boolean;
+}
+
+export interface MqttSettings {
+  /** `host:port` of the broker; TLS, certificate not checked, like the firmware. */
+  broker: string;
+  /** The userId in the MQTT password (`<userId>_md5(MAC+key)`). */
+  userId: string | number;
+  /** Between connection attempts; default 1000 ms. */
+  reconnectMs?: number;
 }
 
 export interface RequestRecord {
@@ -60,6 +73,8 @@ export interface RequestRecord {
   /** ms, from the injected clock */
   at: number;
   signOk: boolean;
+  /** How it arrived: over MQTT, or (when absent) over HTTP. */
+  transport?: 'mqtt';
   /** Items of an Appliance.Control.Multiple; their signatures are reported but not enforced, like the firmware. */
   inner?: RequestRecord[];
 }

@@ -1,0 +1,39 @@
+import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
+import { readCloudCache } from '../cloud/cache';
+import { JsonDocument } from '../storage/json-document';
+import { writeJsonAtomic } from '../storage/json-file';
+import { parseUserId } from './protocol';
+
+/**
+ * The userId in the plugs' MQTT password (`<userId>_md5(MAC+key)`, protocol.md §4.2) and in the Config.Key that
+ * `meross-lan pair` sends. Paired plugs keep the number they were given, so once chosen it must not change under
+ * them: it is written to `<storage>/meross-lan/push.json` on first use and read from there ever after.
+ */
+export const PUSH_FILE = 'push.json';
+
+export type UserIdSource = 'config' | 'stored' | 'cloud' | 'generated';
+
+export interface UserIdLogger {
+  warn(message: string): void;
+}
+
+/**
+ * `push.userId` when configured; else the stored number; else (first use) the signed-in Meross account's userId,
+ * or a random number when there is no account, stored for next time.
+ */
+export async function resolveUserId(dir: string, configured: string | undefined, log: UserIdLogger): Promise<{ userId: string; source: UserIdSource }> {
+  if (configured !== undefined) return { userId: configured, source: 'config' };
+  const path = join(dir, PUSH_FILE);
+  const stored = await JsonDocument.read(path, (raw) => parseUserId((raw as { userId?: unknown } | null)?.userId), log);
+  if (stored !== undefined) return { userId: stored, source: 'stored' };
+  let cloud: string | undefined;
+  try {
+    cloud = parseUserId(readCloudCache(dir)?.userId);
+  } catch {
+    // An unreadable cloud.json is the cloud module's to report; here it only means "no account".
+  }
+  const userId = cloud ?? String(randomInt(100_000, 1_000_000_000));
+  await writeJsonAtomic(path, { version: 1, userId });
+  return { userId, source: cloud ? 'cloud' : 'generated' };
+}
