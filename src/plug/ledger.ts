@@ -16,6 +16,11 @@ export const PLUG_WINDOW_DAYS = 30;
 export const DETAILED_DAYS = 62;
 /** An unsynced plug dates its entries 1970-01-01 (protocol.md §2.4); nothing before this date is believed. */
 const EARLIEST_DATE = '2000-01-01';
+/**
+ * More than one day can hold on an MSS310 (16 A at 250 V for 24 h is 96 kWh). A larger figure is a broken or
+ * hostile reply; believing it would push the lifetime total to Infinity, which cannot even be saved.
+ */
+const MAX_DAY_WH = 100_000;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** What one merge found worth telling the user. */
@@ -167,7 +172,7 @@ export class EnergyLedger {
 
   /** Books energy estimated from power samples (firmware without ConsumptionX) on the host's local day of `atMs`. */
   addEstimate(atMs: number, wh: number): void {
-    if (!(wh > 0) || !Number.isFinite(wh)) return;
+    if (!(wh > 0) || !Number.isFinite(wh) || wh > MAX_DAY_WH) return;
     const date = localDate(atMs);
     const day = this.days.get(date);
     if (day) day.raw += wh;
@@ -193,7 +198,7 @@ export class EnergyLedger {
     const byDate = new Map<string, DailyEnergy>();
     for (const r of readings) {
       const ok =
-        DATE_RE.test(r.date) && r.date >= EARLIEST_DATE && r.date <= newest && r.date > this.folded.through && Number.isFinite(r.wh) && r.wh > 0;
+        DATE_RE.test(r.date) && r.date >= EARLIEST_DATE && r.date <= newest && r.date > this.folded.through && Number.isFinite(r.wh) && r.wh > 0 && r.wh <= MAX_DAY_WH;
       if (!ok) {
         report.ignored++;
         continue;
@@ -238,7 +243,8 @@ export class EnergyLedger {
       throw new LedgerFormatError(`not an energy ledger: ${why}`);
     };
     if (!isRecord(raw)) return fail('not an object');
-    if (raw.version !== 1) return fail(`version ${String(raw.version)}`);
+    // Not String(raw.version): a JSON object whose own "toString" key is not a function makes that throw.
+    if (raw.version !== 1) return fail(`version ${typeof raw.version === 'number' ? raw.version : typeof raw.version}`);
     if (!isRecord(raw.days)) return fail('no days');
     const ledger = new EnergyLedger(now);
     for (const [date, value] of Object.entries(raw.days)) {

@@ -30,6 +30,8 @@ export interface HomebridgeOptions {
   /** Echo Homebridge's output to this process's stdout. */
   echo?: boolean;
   debug?: boolean;
+  /** Extra arguments for Node before Homebridge's own, e.g. `--require` a stats reporter (scripts/soak.ts). */
+  nodeArgs?: string[];
 }
 
 /** Node 22+ for Homebridge 2 (the node@22 package), the system Node (20) for Homebridge 1. */
@@ -153,7 +155,7 @@ export class Homebridge {
       accessories: [],
     };
     writeFileSync(join(storageDir, 'config.json'), JSON.stringify(config, null, 2));
-    const args = [homebridgeBin(version), '-U', storageDir, '-P', pluginDir(), '--strict-plugin-resolution'];
+    const args = [...(options.nodeArgs ?? []), homebridgeBin(version), '-U', storageDir, '-P', pluginDir(), '--strict-plugin-resolution'];
     if (options.echo) args.push('-C'); // colour only for a person watching
     if (options.debug !== false) args.push('-D');
     const child = spawn(nodeFor(version), args, {

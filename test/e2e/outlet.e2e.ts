@@ -33,7 +33,7 @@ export function outletSuite(version: HomebridgeVersion, expectedNodeMajor: numbe
         platform: {
           pollInterval: POLL_S,
           energyPollInterval: 2,
-          timeout: 1,
+          timeout: 3,
           devices: [
             { name: 'Desk lamp', host: fw2.address, key: fw2.key },
             { name: 'Old heater', host: fw1.address, key: fw1.key },
@@ -95,7 +95,7 @@ export function outletSuite(version: HomebridgeVersion, expectedNodeMajor: numbe
         const ids = [TYPES.On, TYPES.EvePower, TYPES.EveVoltage, TYPES.EveCurrent, TYPES.OutletInUse].map((t) => view.id(TYPES.Outlet, t));
         const values = await read(hap, ids);
         const r = plug.readings;
-        expect(Boolean(values[ids[0]].value)).toBe(plug.isOn);
+        expect(Boolean(values[ids[0]].value), `fw ${plug.firmware} at ${plug.address}: ${JSON.stringify(values)}`).toBe(plug.isOn);
         expect(values[ids[1]].value).toBeCloseTo(r.watts, 1);
         expect(values[ids[2]].value).toBeCloseTo(r.volts, 1);
         expect(values[ids[3]].value).toBeCloseTo(r.amps, 2);
