@@ -182,6 +182,16 @@ export function mutate(value: unknown, mutations: readonly Mutation[]): unknown 
   return root;
 }
 
+/**
+ * Puts `value` (not a copy: it may be far too deep for structuredClone) at the path `at` picks in a copy of `root`.
+ * For values the caller built for this one case, such as 10 000 levels of nesting.
+ */
+export function replaceAt(root: unknown, at: number, value: unknown): unknown {
+  const copy: unknown = structuredClone(root);
+  const all = paths(copy);
+  return set(copy, all[at % all.length], value);
+}
+
 function get(root: unknown, path: Path): unknown {
   let v = root;
   for (const k of path) v = (v as Record<string | number, unknown>)[k];

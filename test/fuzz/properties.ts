@@ -21,7 +21,7 @@ import { sign, uuidFromTopic, type Method } from '../../src/meross/envelope';
 import { DeviceError, MalformedReplyError, MerossError, WrongDeviceError, WrongKeyError } from '../../src/meross/errors';
 import { parseHost } from '../../src/meross/host';
 import { MESSAGES, PAYLOADS, type FixtureName } from '../fixtures/replies';
-import { deepNest, jsonish, mutate, mutation, plugUuid, secretKey, signedReply, type Mutation } from './arbitraries';
+import { deepNest, jsonish, mutate, mutation, plugUuid, replaceAt, secretKey, signedReply, type Mutation } from './arbitraries';
 
 /** A case slower than this counts as a hang (generous: the quick runs share two cores with e2e tests). */
 export const CASE_LIMIT_MS = 1000;
@@ -181,7 +181,7 @@ const decodeSpecs: FuzzSpec[] = [
     property: () =>
       fc.property(fixtureName, fc.nat(), fc.constantFrom('array' as const, 'object' as const), (name, at, kind) => {
         const fixture = PAYLOADS[name];
-        const payload = mutate(fixture.payload, [{ op: 'replace', at, value: deepNest(10_000, kind) }]);
+        const payload = replaceAt(fixture.payload, at, deepNest(10_000, kind));
         for (const decoder of Object.keys(DECODERS) as DecoderName[]) decodeOrDecodeError(decoder, payload);
       }),
   }),
@@ -425,7 +425,7 @@ const verifySpecs: FuzzSpec[] = [
       fc.property(fc.constantFrom('error5001' as const, 'systemAllUnsyncedClock' as const), fc.boolean(), fc.nat(), (name, sameId, at) => {
         const message = MESSAGES[name] as { header: Record<string, unknown>; payload: unknown };
         const messageId = sameId ? String(message.header.messageId) : '0'.repeat(32);
-        const nested = mutate(message, [{ op: 'replace', at, value: deepNest(10_000, 'object') }]);
+        const nested = replaceAt(message, at, deepNest(10_000, 'object'));
         for (const reply of [message, nested]) {
           try {
             verifyReply(reply, { messageId, namespace: 'Appliance.System.All' }, 'GET', { label: LABEL, key: 'SECRET-KEY-FIXTURE', uuid: undefined });
