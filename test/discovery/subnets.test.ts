@@ -1,3 +1,4 @@
+// Address arithmetic only: these tests parse and expand subnet strings and never send a packet anywhere.
 import type { NetworkInterfaceInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { expandRanges, formatIPv4, interfaceSubnets, parseIPv4, parseSubnet, rangeContains, resolveSubnets } from '../../src/discovery';
