@@ -452,6 +452,9 @@ export class Plug extends EventEmitter<PlugEvents> {
         this.writeTarget = undefined;
         if (error instanceof MerossError && !error.retryable) this.markOffline(error);
         this.options.log.warn(`${this.name}: could not switch ${target ? 'on' : 'off'}: ${describe(error)}`);
+        // The plug may have switched and only its answer got lost: read the relay now rather than show the old
+        // state until the next scheduled poll (up to pollInterval later).
+        if (this.running) this.schedule(0);
         throw error;
       }
       this.writeGeneration++;

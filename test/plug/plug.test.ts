@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Plug, type PlugLogger, type PlugOptions } from '../../src/plug/plug';
 import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
 
@@ -199,5 +199,33 @@ describe('Plug model', () => {
     // Matter's counter ignores the reset and keeps growing.
     expect(plug.snapshot.lifetimeKWh).toBeCloseTo(lifetime + 0.25, 6);
     expect(plug.persisted).toMatchObject({ resetTime: 1_800_000_000 });
+  });
+
+  it('reads the relay at once after a write whose answer was lost, instead of waiting for the next poll', async () => {
+    const { sim, plug } = await setup({ firmware: 2, on: false }, { pollIntervalMs: 60_000 });
+    await plug.pollNow();
+    // every-other drops the next request (the SET, after the plug acted on it) and answers the one after.
+    await sim.setFault({ type: 'every-other' });
+    // Started in the same tick as the write: the scheduler's first poll is a timer, so the SET goes out first.
+    // Its random start offset is pinned to the top (≈1 s) so that only the fix can explain a quick re-read.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    plug.start();
+    random.mockRestore();
+    const corrected = new Promise<void>((resolve) => {
+      const onUpdate = (changes: { on?: boolean }): void => {
+        if (changes.on === true) {
+          plug.off('update', onUpdate);
+          resolve();
+        }
+      };
+      plug.on('update', onUpdate);
+    });
+    await expect(plug.setOn(true)).rejects.toMatchObject({ code: 'CONNECTION_DROPPED' });
+    expect(sim.isOn).toBe(true);
+    await corrected;
+    expect(plug.snapshot.on).toBe(true);
+    const [set, reread] = sim.requests.slice(-2);
+    expect(set).toMatchObject({ namespace: 'Appliance.Control.ToggleX', method: 'SET' });
+    expect(reread.at - set.at).toBeLessThan(600);
   });
 });
