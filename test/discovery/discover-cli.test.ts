@@ -71,9 +71,9 @@ describe('meross-lan discover (built CLI)', () => {
   });
 
   it('rejects subnets it will not scan, and never echoes a key', async () => {
-    const big = await run(['discover', '--subnet', '10.0.0.0/8', '--port', String(port)]);
+    const big = await run(['discover', '--subnet', '203.0.0.0/8', '--port', String(port)]);
     expect(big).toMatchObject({ code: 2, stdout: '' });
-    expect(big.stderr).toBe('meross-lan: --subnet: "10.0.0.0/8" is too large to scan (at most a /22, 1024 addresses) (see meross-lan discover --help)\n');
+    expect(big.stderr).toBe('meross-lan: --subnet: "203.0.0.0/8" is too large to scan (at most a /22, 1024 addresses) (see meross-lan discover --help)\n');
     const stray = await run(['discover', '--subnet', '127.42.5.5', 'Very-Secret-Key']);
     expect(stray.code).toBe(2);
     expect(stray.stderr).not.toContain('Very-Secret-Key');

@@ -83,7 +83,7 @@ describe('simulator HTTP framing', () => {
 describe('simulator addresses', () => {
   it('binds to loopback only', async () => {
     await expect(SimulatedPlug.start({ host: '0.0.0.0' })).rejects.toThrow(/loopback/);
-    await expect(SimulatedPlug.start({ host: '192.168.1.20' })).rejects.toThrow(/loopback/);
+    await expect(SimulatedPlug.start({ host: '198.51.100.20' })).rejects.toThrow(/loopback/);
   });
 
   it('brackets IPv6 addresses', async () => {

@@ -127,11 +127,11 @@ describe('config.schema.json', () => {
 
   it('validates hosts, subnets and the cloud address as the plugin does', () => {
     const host = new RegExp(props.devices.items!.properties!.host.pattern!);
-    for (const h of ['192.168.1.50', '192.168.1.50:8080', 'plug-kitchen.lan', '[fe80::1]:80', '192.168.1.50:', 'a b', 'x:y', '192.168.1.50:80:80', '-bad.lan']) {
+    for (const h of ['198.51.100.50', '198.51.100.50:8080', 'plug-kitchen.lan', '[fe80::1]:80', '198.51.100.50:', 'a b', 'x:y', '198.51.100.50:80:80', '-bad.lan']) {
       expect(host.test(h), h).toBe(parseHost(h) !== undefined);
     }
     const subnet = new RegExp(props.discovery.properties!.subnets.items!.pattern!);
-    for (const s of ['192.168.1.0/24', '192.168.1.20-40', '192.168.1.20 - 192.168.1.40', '10.0.0.7', 'x', '192.168.1.0/', '192.168.1.0/24/1']) {
+    for (const s of ['198.51.100.0/24', '198.51.100.20-40', '198.51.100.20 - 198.51.100.40', '203.0.113.7', 'x', '198.51.100.0/', '198.51.100.0/24/1']) {
       expect(subnet.test(s), s).toBe(!('error' in parseSubnet(s)));
     }
     const url = new RegExp(props.cloud.properties!.url.pattern!);
