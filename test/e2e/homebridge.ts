@@ -16,7 +16,14 @@ export type HomebridgeVersion = 'v2' | 'v1';
 export interface HomebridgeOptions {
   version?: HomebridgeVersion;
   /** The MerossLan platform block (without "platform"). */
-  platform: Record<string, unknown>;
+  platform?: Record<string, unknown>;
+  /**
+   * Several whole platform blocks instead of `platform` (each with its own "platform", "name" and, for a child
+   * bridge, "_bridge"); `[]` runs Homebridge with no MerossLan block at all.
+   */
+  platforms?: Record<string, unknown>[];
+  /** Extra environment for Homebridge (and its child bridges), on top of this process's. */
+  env?: Record<string, string>;
   /** Reuse a storage folder (restart tests); default: a fresh one under .test-tmp/. */
   storageDir?: string;
   /** Interfaces to bind; default loopback only. */
@@ -151,7 +158,7 @@ export class Homebridge {
         advertiser: 'ciao',
         ...(options.matter ? { matter: options.matter } : {}),
       },
-      platforms: [{ platform: 'MerossLan', name: 'Meross', ...options.platform }],
+      platforms: options.platforms ?? [{ platform: 'MerossLan', name: 'Meross', ...options.platform }],
       accessories: [],
     };
     writeFileSync(join(storageDir, 'config.json'), JSON.stringify(config, null, 2));
@@ -160,7 +167,7 @@ export class Homebridge {
     if (options.debug !== false) args.push('-D');
     const child = spawn(nodeFor(version), args, {
       cwd: storageDir,
-      env: { ...process.env, FORCE_COLOR: '0', NODE_OPTIONS: '' },
+      env: { ...process.env, ...options.env, FORCE_COLOR: '0', NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const hb = new Homebridge(child, storageDir, port, pin, username, version, options.echo ?? false);
@@ -216,6 +223,14 @@ export class Homebridge {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** Child bridge processes Homebridge said it started ("pid N" in 2.x, "PID N" in 1.x). */
+  get childPids(): number[] {
+    return this.logs.flatMap((l) => {
+      const m = l.match(/child bridge (?:starting \(pid|with PID) (\d+)/i);
+      return m ? [Number(m[1])] : [];
+    });
   }
 
   get running(): boolean {
