@@ -11,7 +11,7 @@ import { HomebridgePluginUiServer, RequestError } from '@homebridge/plugin-ui-ut
 
 // The plugin is CommonJS (dist/); plugin-ui-utils 2.x is ESM only, hence an ESM server requiring CJS.
 const require = createRequire(import.meta.url);
-const { CloudApi, CloudError, readCloudCache, resolveCloudUrl, writeCloudCache } = require('../dist/cloud/index.js');
+const { CloudApi, CloudError, isEmailAddress, readCloudCache, resolveCloudUrl, signInWithDevices, storeSignIn } = require('../dist/cloud/index.js');
 const { DEFAULT_CONCURRENCY, expandRanges, parseSubnet, probe, probeLabel, resolveSubnets, scan } = require('../dist/discovery/index.js');
 const { MerossClient, MerossError, parseHost } = require('../dist/meross/index.js');
 const { pluginStorageDir } = require('../dist/storage/json-file.js');
@@ -62,7 +62,7 @@ class MerossUiServer extends HomebridgePluginUiServer {
     const email = typeof body.email === 'string' ? body.email.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const mfaCode = typeof body.mfaCode === 'string' && body.mfaCode.trim() ? body.mfaCode.replace(/\s+/g, '') : undefined;
-    if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new RequestError('Enter the email address of your Meross account.', { field: 'email' });
+    if (!isEmailAddress(email)) throw new RequestError('Enter the email address of your Meross account.', { field: 'email' });
     if (!password) throw new RequestError('Enter the password of your Meross account.', { field: 'password' });
     const url = resolveCloudUrl(process.env, typeof body.url === 'string' && body.url.trim() ? body.url : undefined);
     if ('error' in url) throw new RequestError(`The Meross cloud address is not usable: ${url.error}.`, { field: 'url' });
@@ -71,23 +71,14 @@ class MerossUiServer extends HomebridgePluginUiServer {
     let session;
     let devices;
     try {
-      session = await api.signIn({ email, password, mfaCode });
-      devices = await api.devices(session);
+      // A device list refused right after the sign-in signs the new token out again (nothing would keep it).
+      ({ session, devices } = await signInWithDevices(api, { email, password, mfaCode }));
     } catch (error) {
       throw cloudRequestError(error);
     }
     try {
-      await writeCloudCache(this.pluginDir, {
-        version: 1,
-        email: email.toLowerCase(),
-        base: url.url,
-        domain: session.domain,
-        token: session.token,
-        userId: session.userId,
-        key: session.key,
-        devices,
-        devicesAt: Date.now(),
-      });
+      // Replaces cloud.json atomically and signs out the sign-in it held before (Meross limits how many an account may have).
+      await storeSignIn({ api, pluginDir: this.pluginDir, email, base: url.url, session, devices });
     } catch (error) {
       // Signing in still gave the key and the list; only a later visit has to sign in again.
       console.error(`Could not remember the Meross sign-in (${error.code ?? 'write failed'}).`);

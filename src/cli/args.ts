@@ -54,8 +54,8 @@ const ALLOWED: Record<string, readonly OptionName[]> = {
   simulate: ['count', 'firmware', 'lf-only', 'host', 'port'],
 };
 
-// login, discover and pair parse their own options (src/cli/login.ts, src/cli/discover.ts, src/cli/pair.ts).
-export const COMMANDS = [...Object.keys(ALLOWED), 'discover', 'login', 'pair'];
+// login, logout, discover and pair parse their own options (src/cli/login.ts, logout.ts, discover.ts, pair.ts).
+export const COMMANDS = [...Object.keys(ALLOWED), 'discover', 'login', 'logout', 'pair'];
 
 export const USAGE = `Usage: meross-lan <command> [options]
 
@@ -71,6 +71,8 @@ Commands:
   discover   find Meross plugs on the local network (meross-lan discover --help)
   login      sign in to a Meross account once, for the plugs' key and names
              (meross-lan login --help)
+  logout     sign the stored Meross sign-in out and forget it
+             (meross-lan logout --help)
   pair       set up a factory-reset plug for local push, without the Meross app
              (meross-lan pair --help)
 

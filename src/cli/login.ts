@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CloudApi, CloudError, resolveCloudUrl, writeCloudCache, type CloudDevice, type CloudSession } from '../cloud';
-import { cloudCachePath } from '../cloud/cache';
+import { CloudApi, CloudError, cloudCachePath, isEmailAddress, resolveCloudUrl, signInWithDevices, storeSignIn, type CloudDevice, type CloudSession } from '../cloud';
 import { pluginStorageDir } from '../storage/json-file';
 import { describeParseError } from './args';
 import type { CliIo } from './main';
@@ -21,6 +20,8 @@ for keys and names only: the plugs are always controlled over the local network.
 
 The cloud address is the environment variable MEROSS_CLOUD_URL, else "cloud.url" in DIR/config.json, else the
 Meross default. Standard input that is not a terminal is read line by line (password, then code).
+A sign-in stored there before is signed out at the cloud (Meross limits how many an account may have); if the
+cloud refuses the device list right after signing in, nothing is stored and the exit status is 1.
 `;
 
 const OPTIONS = {
@@ -32,7 +33,16 @@ const OPTIONS = {
 /** A readable stdin, as process.stdin is (TTY or pipe). */
 export type PromptInput = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
 
+/** Ctrl-C, Ctrl-D or SIGINT at a prompt: exit 130, as a shell reports an interrupted command. */
 export class Cancelled extends Error {}
+
+/** Piped standard input ended before the answer (e.g. `echo pw | meross-lan login …` for an MFA account). */
+export class InputEnded extends Error {}
+
+/** `-U DIR` as given, else ~/.homebridge; `login` and `logout` use the same folder. */
+export function resolveStorage(option: string | undefined): string {
+  return resolve(option ?? join(homedir(), '.homebridge'));
+}
 
 /** `meross-lan login`: sign in (with MFA), store the token, never the password. */
 export async function login(argv: readonly string[], io: CliIo): Promise<number> {
@@ -49,8 +59,8 @@ export async function login(argv: readonly string[], io: CliIo): Promise<number>
     return 0;
   }
   const email = values.email?.trim();
-  if (!email || !/^[^\s@]+@[^\s@]+$/.test(email)) return usage(io, '--email is required (the Meross account\'s email address)');
-  const storage = resolve(values.storage ?? join(homedir(), '.homebridge'));
+  if (!email || !isEmailAddress(email)) return usage(io, '--email is required (the Meross account\'s email address)');
+  const storage = resolveStorage(values.storage);
   const url = resolveCloudUrl(io.env, configuredCloudUrl(storage));
   if ('error' in url) {
     io.stderr(`meross-lan: ${url.error}\n`);
@@ -60,58 +70,55 @@ export async function login(argv: readonly string[], io: CliIo): Promise<number>
   const prompter = new Prompter(io.stdin ?? process.stdin, io, io.signal);
   const api = new CloudApi({ baseUrl: url.url });
   let session: CloudSession;
+  let devices: CloudDevice[];
+  let asking = 'the password';
   try {
     const password = await prompter.ask('Meross password: ');
+    if (password === '') throw new LoginFailure('no password given');
     try {
-      session = await api.signIn({ email, password });
+      ({ session, devices } = await signInWithDevices(api, { email, password }));
     } catch (error) {
       if (!(error instanceof CloudError) || error.code !== 'MFA_REQUIRED') throw error;
+      asking = 'the one-time code';
       const code = (await prompter.ask('One-time code (MFA): ')).replace(/\s+/g, '');
-      session = await api.signIn({ email, password, mfaCode: code });
+      if (code === '') throw new LoginFailure('no one-time code given (this account uses two-factor sign-in)');
+      ({ session, devices } = await signInWithDevices(api, { email, password, mfaCode: code }));
     }
   } catch (error) {
     if (error instanceof Cancelled) return 130;
-    io.stderr(`meross-lan: login failed: ${error instanceof CloudError ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`}\n`);
+    io.stderr(`meross-lan: login failed: ${failure(error, asking)}; nothing was stored\n`);
     return 1;
   } finally {
     prompter.close();
   }
 
-  // The key is what matters; a device list that fails now is fetched again by the plugin.
-  let devices: CloudDevice[] = [];
-  let listed = true;
-  try {
-    devices = await api.devices(session);
-  } catch {
-    listed = false;
-  }
   const dir = pluginStorageDir(storage);
+  let replacedLoggedOut: boolean | undefined;
   try {
-    await writeCloudCache(dir, {
-      version: 1,
-      email: email.toLowerCase(),
-      base: url.url,
-      domain: session.domain,
-      token: session.token,
-      userId: session.userId,
-      key: session.key,
-      devices,
-      devicesAt: listed ? Date.now() : undefined,
-    });
+    ({ replacedLoggedOut } = await storeSignIn({ api, pluginDir: dir, email, base: url.url, session, devices }));
   } catch (error) {
-    io.stderr(`meross-lan: signed in, but cannot write ${cloudCachePath(dir)} (${(error as NodeJS.ErrnoException).code ?? 'write failed'})\n`);
+    io.stderr(`meross-lan: signed in, but cannot write ${cloudCachePath(dir)} (${(error as NodeJS.ErrnoException).code ?? 'write failed'}); the new sign-in was signed out again\n`);
     return 1;
   }
   io.stdout(`Signed in. Token and device key stored in ${cloudCachePath(dir)} (readable by you only); the password was not stored.\n`);
-  if (listed) {
-    io.stdout(`${devices.length} device${devices.length === 1 ? '' : 's'} on the account${devices.length > 0 ? `: ${devices.map((d) => d.name).join(', ')}` : ''}.\n`);
-  }
+  if (replacedLoggedOut === true) io.stdout('The sign-in stored there before was signed out at the Meross cloud.\n');
+  if (replacedLoggedOut === false) io.stdout('The sign-in stored there before could not be signed out at the Meross cloud; it expires on its own.\n');
+  io.stdout(`${devices.length} device${devices.length === 1 ? '' : 's'} on the account${devices.length > 0 ? `: ${devices.map((d) => d.name).join(', ')}` : ''}.\n`);
   io.stdout(`Set "cloud": { "email": "${email}" } in the plugin's settings (no password needed) and restart Homebridge.\n`);
   return 0;
 }
 
+/** A login problem found before or without the cloud. */
+class LoginFailure extends Error {}
+
+function failure(error: unknown, asking: string): string {
+  if (error instanceof CloudError || error instanceof LoginFailure) return error.message;
+  if (error instanceof InputEnded) return `standard input ended before ${asking} was given`;
+  return `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+}
+
 /** `cloud.url` of the MerossLan platform in the storage folder's config.json, if there is one. */
-function configuredCloudUrl(storage: string): string | undefined {
+export function configuredCloudUrl(storage: string): string | undefined {
   try {
     const config = JSON.parse(readFileSync(join(storage, 'config.json'), 'utf8')) as { platforms?: Array<{ platform?: string; cloud?: { url?: unknown } }> };
     const url = config.platforms?.find((p) => p.platform === 'MerossLan')?.cloud?.url;
@@ -123,7 +130,8 @@ function configuredCloudUrl(storage: string): string | undefined {
 
 /**
  * Asks on stderr and reads the answer without echo. A terminal is switched to raw mode and read key by key
- * (Enter ends, Backspace deletes, Ctrl-C/Ctrl-D cancel); anything else (a pipe, a test) is read line by line.
+ * (Enter ends, Backspace deletes, Ctrl-C/Ctrl-D cancel); anything else (a pipe, a test) is read line by line,
+ * and an input that ends before the answer's line is InputEnded (a last line without newline still counts).
  */
 export class Prompter {
   private buffer = '';
@@ -204,7 +212,7 @@ export class Prompter {
           this.buffer = '';
           return rest;
         }
-        throw new Cancelled();
+        throw new InputEnded();
       }
       await this.next();
     }
@@ -222,7 +230,7 @@ export class Prompter {
         if (ch === '\u007f' || ch === '\b') answer = answer.slice(0, -1);
         else if (ch >= ' ') answer += ch;
       }
-      if (this.ended) throw new Cancelled();
+      if (this.ended) throw new InputEnded();
       await this.next();
     }
   }

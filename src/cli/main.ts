@@ -6,6 +6,7 @@ import { parseCli, USAGE, UsageError, type CliCommand, type PlugTarget, type Swi
 import { formatInfo, formatWatchLine, infoJson, onOff, watchJson } from './format';
 import { discover } from './discover';
 import { login, type PromptInput } from './login';
+import { logout } from './logout';
 import { pair } from './pair';
 
 export interface CliIo {
@@ -36,6 +37,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   // These take options the shared parser has no room for (a repeatable --subnet, -U, …) and parse their own.
   if (argv[0] === 'discover') return discover(argv.slice(1), io);
   if (argv[0] === 'login') return login(argv.slice(1), io);
+  if (argv[0] === 'logout') return logout(argv.slice(1), io);
   if (argv[0] === 'pair') return pair(argv.slice(1), io);
   let command: CliCommand;
   try {

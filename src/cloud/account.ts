@@ -1,7 +1,8 @@
 import { CloudApi, type CloudDevice, type CloudSession } from './api';
-import { readCloudCache, writeCloudCache, type CloudCache } from './cache';
+import { cloudCacheRecord, readCloudCache, updateCloudCache, type CloudCache } from './cache';
 import { CloudError } from './errors';
 import type { CloudTransport } from './http';
+import { logoutReplaced } from './sign-in';
 
 export interface CloudLogger {
   info(message: string): void;
@@ -57,55 +58,93 @@ export class CloudAccount {
     return { key: cache.key, devices: cache.devices, source: 'cache' };
   }
 
-  /** Signs in if needed and fetches the device list; falls back to the cache on any failure. */
+  /**
+   * Signs in if needed and fetches the device list; falls back to the cache on any failure. A stored token the
+   * cloud calls dead (DEAD_TOKEN_STATUSES) is tried once, never again: the file is re-read first (another child
+   * bridge sharing cloud.json may have signed in already, and its token is used), else the password signs in
+   * again and the dead token is logged out. A fresh token the device list refuses is dropped and logged out too.
+   */
   async refresh(): Promise<CloudState> {
-    const cache = this.readCache();
+    let cache = this.readCache();
     const password = this.options.password;
     try {
-      let session: CloudSession | undefined;
-      let devices: CloudDevice[] | undefined;
-      if (cache?.token && cache.domain && cache.key !== undefined && cache.base === this.options.baseUrl) {
+      const tried = new Set<string>();
+      let dead: CloudCache | undefined;
+      while (cache?.token && cache.domain && cache.key !== undefined && cache.base === this.options.baseUrl && !tried.has(cache.token)) {
         const stored: CloudSession = { domain: cache.domain, token: cache.token, key: cache.key, userId: cache.userId ?? '', email: this.email };
+        tried.add(stored.token);
         try {
-          devices = await this.api.devices(stored);
-          session = stored;
+          const devices = await this.api.devices(stored);
+          return await this.listed(stored, devices);
         } catch (error) {
           if (!(error instanceof CloudError) || error.code !== 'TOKEN_EXPIRED') throw error;
-          this.options.log.debug('Meross cloud: the stored sign-in has expired.');
-          // Forget the dead token now, so a later start does not try it again. (Same problem key as "not signed in":
-          // the next refresh finds no token, and one line about it is enough.)
-          await this.save({ ...cache, token: undefined });
-          if (!password) return this.fallback(cache, 'login-needed', this.loginHint('the stored sign-in has expired'));
+          this.options.log.debug(`Meross cloud: the stored sign-in is no longer accepted (status ${error.apiStatus ?? '?'}).`);
+          dead = cache;
+          cache = this.readCache();
         }
       }
-      if (!session) {
-        if (!password) return this.fallback(cache, 'login-needed', this.loginHint('not signed in yet'));
-        session = await this.api.signIn({ email: this.options.email.trim(), password });
-        await this.save(this.fromSession(session, cache));
-        devices = await this.api.devices(session);
+      if (dead) {
+        const deadToken = dead.token;
+        // Forget the dead token now (unless another process replaced it meanwhile), so no start tries it again.
+        // (Same problem key as "not signed in": the next refresh finds no token, and one line about it is enough.)
+        await this.update((current) => (current && current.token === deadToken ? { ...current, token: undefined } : undefined));
+        if (!password) return this.fallback(this.readCache() ?? cache, 'login-needed', this.loginHint('the stored sign-in has expired'));
       }
-      const fresh: CloudCache = { ...this.fromSession(session, cache), devices: devices ?? [], devicesAt: Date.now() };
-      await this.save(fresh);
-      if (this.reported.size > 0) this.options.log.info('Meross cloud: reachable again; keys and names are up to date.');
-      this.reported.clear();
-      return { key: fresh.key, devices: fresh.devices, source: 'cloud' };
+      if (!password) return this.fallback(cache, 'login-needed', this.loginHint('not signed in yet'));
+      return await this.signIn(password, dead);
     } catch (error) {
       return this.fallback(this.readCache() ?? cache, ...this.describe(error, cache));
     }
   }
 
-  private fromSession(session: CloudSession, previous: CloudCache | undefined): CloudCache {
-    return {
-      version: 1,
-      email: this.email,
-      base: this.options.baseUrl,
-      domain: session.domain,
-      token: session.token,
-      userId: session.userId,
-      key: session.key,
-      devices: previous?.devices ?? [],
-      devicesAt: previous?.devicesAt,
-    };
+  /** Signs in with the password, stores the token (keeping one another process stored meanwhile), lists devices. */
+  private async signIn(password: string, dead: CloudCache | undefined): Promise<CloudState> {
+    const expected = this.readRaw()?.token;
+    let session = await this.api.signIn({ email: this.options.email.trim(), password });
+    let replaced: CloudCache | undefined;
+    let theirs: CloudSession | undefined;
+    await this.update((current) => {
+      if (current?.token && current.token !== expected && current.email === this.email && current.base === this.options.baseUrl && current.domain && current.key !== undefined) {
+        // Another bridge signed in while this one did: keep its token (it may be in use already), drop ours.
+        theirs = { domain: current.domain, token: current.token, key: current.key, userId: current.userId ?? '', email: this.email };
+        return undefined;
+      }
+      replaced = current;
+      return cloudCacheRecord({ email: this.email, base: this.options.baseUrl, session, previous: current });
+    });
+    if (theirs) {
+      await this.api.logoutQuietly(session);
+      session = theirs;
+    } else {
+      await logoutReplaced(this.api, replaced, session.token);
+      if (dead?.token !== replaced?.token) await logoutReplaced(this.api, dead, session.token);
+    }
+    let devices: CloudDevice[];
+    try {
+      devices = await this.api.devices(session);
+    } catch (error) {
+      if (error instanceof CloudError && error.code === 'TOKEN_EXPIRED') {
+        // Refused right after the sign-in: never retry this token. The key stays; the next refresh signs in again.
+        const refused = session.token;
+        await this.update((current) => (current && current.token === refused ? { ...current, token: undefined } : undefined));
+        await this.api.logoutQuietly(session);
+      }
+      throw error;
+    }
+    return this.listed(session, devices);
+  }
+
+  /** Stores a fresh device list without touching a token another process stored since. */
+  private async listed(session: CloudSession, devices: CloudDevice[]): Promise<CloudState> {
+    const devicesAt = Date.now();
+    const saved = await this.update((current) =>
+      current && current.email === this.email && current.token && current.token !== session.token
+        ? { ...current, devices, devicesAt }
+        : cloudCacheRecord({ email: this.email, base: this.options.baseUrl, session, devices, devicesAt, previous: current }),
+    );
+    if (this.reported.size > 0) this.options.log.info('Meross cloud: reachable again; keys and names are up to date.');
+    this.reported.clear();
+    return { key: saved?.key ?? session.key, devices, source: 'cloud' };
   }
 
   private describe(error: unknown, cache: CloudCache | undefined): [string, string, 'warn' | 'error'] {
@@ -168,11 +207,21 @@ export class CloudAccount {
     return cache && cache.email === this.email ? cache : undefined;
   }
 
-  private async save(cache: CloudCache): Promise<void> {
+  /** The file as it is, whichever account it belongs to (undefined when missing or unreadable). */
+  private readRaw(): CloudCache | undefined {
     try {
-      await writeCloudCache(this.options.pluginDir, cache);
+      return readCloudCache(this.options.pluginDir);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async update(change: (current: CloudCache | undefined) => CloudCache | undefined): Promise<CloudCache | undefined> {
+    try {
+      return await updateCloudCache(this.options.pluginDir, change);
     } catch (error) {
       this.options.log.warn(`Meross cloud: cannot remember the sign-in (${(error as NodeJS.ErrnoException).code ?? 'write failed'}); it is asked again at the next start.`);
+      return undefined;
     }
   }
 }

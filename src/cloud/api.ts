@@ -1,4 +1,4 @@
-import { CloudError, cloudStatusError } from './errors';
+import { CloudError, cloudStatusError, cloudTokenStatusError } from './errors';
 import { fetchTransport, type CloudTransport } from './http';
 import { cloudRequestBody, md5Hex } from './sign';
 import { checkCloudUrl } from './url';
@@ -45,7 +45,7 @@ export interface SignInOptions {
 /** 1030 may point to another region once; more hops than this is a loop. */
 const MAX_REGION_HOPS = 2;
 
-/** The few Meross cloud calls this plugin needs: sign in and list devices. Nothing is cached here. */
+/** The few Meross cloud calls this plugin needs: sign in, list devices, log out. Nothing is cached here. */
 export class CloudApi {
   readonly baseUrl: string;
   private readonly transport: CloudTransport;
@@ -71,7 +71,8 @@ export class CloudApi {
       encryption: 1,
       agree: 1,
     };
-    if (options.mfaCode !== undefined) data.mfaCode = options.mfaCode;
+    // As meross_lan: the code is sent only when there is one (an empty `mfaCode` is not "no code" to the cloud).
+    if (options.mfaCode) data.mfaCode = options.mfaCode;
     let base = this.baseUrl;
     for (let hop = 0; ; hop++) {
       const reply = await this.call(base, '/v1/Auth/signIn', data);
@@ -85,23 +86,48 @@ export class CloudApi {
       }
       if (reply.apiStatus !== 0) throw cloudStatusError(reply.apiStatus, reply.info);
       const d = reply.data;
-      const token = str(d.token);
-      const key = str(d.key);
-      if (!token || key === undefined) throw new CloudError('BAD_REPLY', 'the Meross cloud accepted the sign-in but sent no token or key');
+      // meross_lan refuses a sign-in reply whose userid, email, key or token is missing or empty (an empty key
+      // would sign nothing the plugs accept); the field is named, never its value.
+      const fields = { userid: str(d.userid) ?? str(d.userId), email: str(d.email), key: str(d.key), token: str(d.token) };
+      for (const [name, value] of Object.entries(fields)) {
+        if (!value) throw new CloudError('BAD_REPLY', `the Meross cloud accepted the sign-in but sent ${value === '' ? 'an empty' : 'no'} "${name}"`);
+      }
       return {
         domain: d.domain === undefined ? base : this.domainFrom(d),
-        token,
-        key,
-        userId: str(d.userid) ?? str(d.userId) ?? '',
-        email: str(d.email) ?? options.email,
+        token: fields.token as string,
+        key: fields.key as string,
+        userId: fields.userid as string,
+        email: fields.email as string,
       };
     }
   }
 
-  /** `/v1/Device/devList`. TOKEN_EXPIRED means: sign in again. */
+  /**
+   * `/v1/Profile/Logout` with the token being dropped, at the host that issued it: the cloud then forgets the
+   * token, so sign-ins do not pile up on the account (1301 "too many tokens"). Both peers log out tokens they drop.
+   */
+  async logout(session: Pick<CloudSession, 'domain' | 'token'>): Promise<void> {
+    const reply = await this.call(session.domain, '/v1/Profile/Logout', {}, session.token);
+    if (reply.apiStatus !== 0) throw cloudTokenStatusError(reply.apiStatus, reply.info);
+  }
+
+  /**
+   * Logs out a token that is being dropped, as meross_lan's `async_logout_safe`: never throws. True when the
+   * cloud confirmed it, or said the token was dead already.
+   */
+  async logoutQuietly(session: Pick<CloudSession, 'domain' | 'token'>): Promise<boolean> {
+    try {
+      await this.logout(session);
+      return true;
+    } catch (error) {
+      return error instanceof CloudError && error.code === 'TOKEN_EXPIRED';
+    }
+  }
+
+  /** `/v1/Device/devList`. TOKEN_EXPIRED (any of DEAD_TOKEN_STATUSES) means: sign in again. */
   async devices(session: Pick<CloudSession, 'domain' | 'token'>): Promise<CloudDevice[]> {
     const reply = await this.call(session.domain, '/v1/Device/devList', {}, session.token);
-    if (reply.apiStatus !== 0) throw cloudStatusError(reply.apiStatus, reply.info);
+    if (reply.apiStatus !== 0) throw cloudTokenStatusError(reply.apiStatus, reply.info);
     const list: unknown = reply.raw.data;
     if (!Array.isArray(list)) throw new CloudError('BAD_REPLY', 'the Meross cloud sent a device list that is not a list');
     const devices: CloudDevice[] = [];
@@ -140,7 +166,10 @@ export class CloudApi {
     data: unknown,
     token?: string,
   ): Promise<{ apiStatus: number; data: Record<string, unknown>; info?: string; raw: Record<string, unknown> }> {
-    const url = new URL(`${base}${path}`);
+    // Every host a token or password hash goes to passes the configured-URL rule, stored ones (cloud.json) too.
+    const checked = checkCloudUrl(base);
+    if ('error' in checked) throw new CloudError('BAD_REPLY', `the Meross cloud host is unusable (it ${checked.error})`);
+    const url = new URL(`${checked.url}${path}`);
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       Authorization: token ? `Basic ${token}` : 'Basic',

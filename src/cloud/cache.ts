@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../storage/json-file';
-import type { CloudDevice } from './api';
+import type { CloudDevice, CloudSession } from './api';
 
 /**
  * `<storage>/meross-lan/cloud.json` (0600): what the cloud told us, so a restart without the cloud still knows
  * the key and the plugs. It holds the sign-in token and the account key — never the password — and is never
- * logged. The settings UI and `meross-lan login` write the same file.
+ * logged. The settings UI and `meross-lan login` write the same file, and so do several child bridges (several
+ * MerossLan blocks share `<storage>/meross-lan/`): every change goes through updateCloudCache, which re-reads the
+ * file right before it writes and replaces it atomically, so a token another process just stored is kept.
  */
 export const CLOUD_FILE = 'cloud.json';
 
@@ -47,6 +50,84 @@ export function readCloudCache(pluginDir: string): CloudCache | undefined {
 
 export async function writeCloudCache(pluginDir: string, cache: CloudCache): Promise<void> {
   await writeJsonAtomic(cloudCachePath(pluginDir), cache);
+}
+
+export interface CloudRecordInput {
+  /** As typed; stored in lower case. */
+  email: string;
+  /** The base URL the sign-in went to (checked). */
+  base: string;
+  session: CloudSession;
+  /** The device list, when it was just fetched; else the previous record's list is kept. */
+  devices?: CloudDevice[];
+  /** When `devices` was fetched (default now). */
+  devicesAt?: number;
+  /** The record this one replaces, for its device list. */
+  previous?: CloudCache;
+}
+
+/** The one way a sign-in becomes a cloud.json record (account refresh, `meross-lan login`, the settings UI). */
+export function cloudCacheRecord(input: CloudRecordInput): CloudCache {
+  const fresh = input.devices !== undefined;
+  const previous = input.previous && input.previous.email === input.email.trim().toLowerCase() ? input.previous : undefined;
+  return {
+    version: 1,
+    email: input.email.trim().toLowerCase(),
+    base: input.base,
+    domain: input.session.domain,
+    token: input.session.token,
+    userId: input.session.userId,
+    key: input.session.key,
+    devices: input.devices ?? previous?.devices ?? [],
+    devicesAt: fresh ? (input.devicesAt ?? Date.now()) : previous?.devicesAt,
+  };
+}
+
+/** Changes to one folder's file, one after the other within this process. */
+const queues = new Map<string, Promise<unknown>>();
+
+/**
+ * Read-modify-write of cloud.json: `change` gets the file as it is now (undefined when missing or unreadable)
+ * and returns the record to write, or undefined to leave the file alone. Changes in this process run one at a
+ * time; against other processes the file is re-read immediately before the atomic replace, which keeps the window
+ * in which a concurrent change could be overwritten to one write.
+ */
+export function updateCloudCache(
+  pluginDir: string,
+  change: (current: CloudCache | undefined) => CloudCache | undefined,
+): Promise<CloudCache | undefined> {
+  const key = cloudCachePath(pluginDir);
+  const run = async (): Promise<CloudCache | undefined> => {
+    let current: CloudCache | undefined;
+    try {
+      current = readCloudCache(pluginDir);
+    } catch {
+      current = undefined;
+    }
+    const next = change(current);
+    if (next === undefined) return current;
+    await writeCloudCache(pluginDir, next);
+    return next;
+  };
+  const previous = queues.get(key) ?? Promise.resolve();
+  const result = previous.then(run, run);
+  const settled = result.catch(() => undefined);
+  queues.set(key, settled);
+  void settled.then(() => {
+    if (queues.get(key) === settled) queues.delete(key);
+  });
+  return result;
+}
+
+/** Removes cloud.json; true when there was one. */
+export async function removeCloudCache(pluginDir: string): Promise<boolean> {
+  try {
+    await unlink(cloudCachePath(pluginDir));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 function toCache(raw: unknown): CloudCache {

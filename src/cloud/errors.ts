@@ -27,37 +27,58 @@ export class CloudError extends Error {
   }
 }
 
-/** Maps a non-zero `apiStatus` (protocol.md §5; MerossIot's list) to an error the user can act on. */
+/**
+ * Statuses that mean "this token is no good any more: sign in again" when they answer a call made with a token.
+ * meross_lan's set (`APISTATUS_TOKEN_ERRORS` in merossclient/cloudapi.py); MerossIot signs in again on 1022 and
+ * 1200 only. 1003 (account disabled) and 1301 (too many tokens) are in it because the cloud answers them to a
+ * token it has dropped; signing in again says whether the account itself is the problem.
+ */
+export const DEAD_TOKEN_STATUSES: ReadonlySet<number> = new Set([1003, 1019, 1022, 1200, 1301]);
+
+/**
+ * Every status the two peer clients name (meross_lan's `APISTATUS_MAP`, MerossIot's `ErrorCodes`), as the error
+ * the user sees. 1201 is named in neither peer's map but is seen when the cloud cannot issue a token.
+ */
+const STATUSES: Readonly<Record<number, readonly [CloudErrorCode, string]>> = {
+  1001: ['WRONG_PASSWORD', 'wrong or missing password'],
+  1002: ['UNKNOWN_EMAIL', 'this Meross account does not exist (check the email for typos)'],
+  1003: ['LOCKED', 'this Meross account has been disabled or deleted'],
+  1004: ['WRONG_PASSWORD', 'wrong email or password'],
+  1005: ['UNKNOWN_EMAIL', 'the Meross cloud says this is not a valid email address'],
+  1006: ['WRONG_PASSWORD', 'the Meross cloud refused the password format (bad password format)'],
+  1008: ['UNKNOWN_EMAIL', 'this email is not a Meross account (check it for typos)'],
+  1019: ['TOKEN_EXPIRED', 'the stored Meross sign-in is no longer valid (token invalid)'],
+  1022: ['TOKEN_EXPIRED', 'the stored Meross sign-in is no longer valid (token error)'],
+  1028: ['TOO_FREQUENT', 'the Meross cloud refused: requested too frequently, try again in a while'],
+  1030: ['BAD_REPLY', 'the Meross cloud says this account lives in another region'],
+  1031: ['REFUSED', 'the Meross cloud refused: the user name does not match this account'],
+  1032: ['WRONG_MFA_CODE', 'the one-time code (MFA) was wrong or has expired'],
+  1033: ['MFA_REQUIRED', 'this Meross account uses two-factor sign-in (MFA), so it needs a one-time code'],
+  1035: ['LOCKED', 'the Meross account is locked or disabled; open the Meross app to unlock it'],
+  1041: ['TOO_FREQUENT', 'the Meross cloud refused: repeated check-in, try again in a while'],
+  1042: ['TOO_FREQUENT', 'the Meross cloud refused: API limit reached for this account, try again later'],
+  1043: ['REFUSED', 'the Meross cloud refused: access to this resource is denied'],
+  1200: ['TOKEN_EXPIRED', 'the stored Meross sign-in has expired'],
+  1201: ['REFUSED', 'the Meross cloud could not issue a sign-in token; try again later'],
+  1301: ['TOO_MANY_TOKENS', 'too many active sign-ins on this Meross account; sign out of unused apps (or run `meross-lan logout`) and try again'],
+};
+
+/** Maps a non-zero `apiStatus` (protocol.md §5; the peers' lists) to an error the user can act on. */
 export function cloudStatusError(apiStatus: number, info?: string): CloudError {
-  switch (apiStatus) {
-    case 1033:
-      return new CloudError('MFA_REQUIRED', 'this Meross account uses two-factor sign-in (MFA), so it needs a one-time code', apiStatus);
-    case 1032:
-      return new CloudError('WRONG_MFA_CODE', 'the one-time code (MFA) was wrong or has expired', apiStatus);
-    case 1001:
-    case 1004:
-      return new CloudError('WRONG_PASSWORD', 'wrong email or password', apiStatus);
-    case 1000:
-    case 1002:
-    case 1005:
-    case 1008:
-      return new CloudError('UNKNOWN_EMAIL', 'this email is not a Meross account (check it for typos)', apiStatus);
-    case 1003:
-    case 1035:
-      return new CloudError('LOCKED', 'the Meross account is locked or disabled; open the Meross app to unlock it', apiStatus);
-    case 1028:
-    case 1042:
-      return new CloudError('TOO_FREQUENT', 'the Meross cloud refused: too many requests, try again in a while', apiStatus);
-    case 1301:
-      return new CloudError('TOO_MANY_TOKENS', 'too many active sign-ins on this Meross account; sign out of unused apps and try again', apiStatus);
-    case 1019:
-    case 1022:
-    case 1200:
-      return new CloudError('TOKEN_EXPIRED', 'the stored Meross sign-in has expired', apiStatus);
-    default: {
-      // `info` is the cloud's own short text; it is shown trimmed and on one line, never anything we sent.
-      const detail = typeof info === 'string' && info.trim() ? `: ${info.replace(/\s+/g, ' ').trim().slice(0, 80)}` : '';
-      return new CloudError('REFUSED', `the Meross cloud refused the request (status ${apiStatus}${detail})`, apiStatus);
-    }
-  }
+  const known = Object.hasOwn(STATUSES, apiStatus) ? STATUSES[apiStatus] : undefined;
+  if (known) return new CloudError(known[0], known[1], apiStatus);
+  // `info` is the cloud's own short text; it is shown trimmed and on one line, never anything we sent.
+  const detail = typeof info === 'string' && info.trim() ? `: ${info.replace(/\s+/g, ' ').trim().slice(0, 80)}` : '';
+  return new CloudError('REFUSED', `the Meross cloud refused the request (status ${apiStatus}${detail})`, apiStatus);
+}
+
+/**
+ * The same status answering a call made with a token: a dead-token status (DEAD_TOKEN_STATUSES) is TOKEN_EXPIRED
+ * whatever it would mean at sign-in, so the caller signs in again instead of retrying the token.
+ */
+export function cloudTokenStatusError(apiStatus: number, info?: string): CloudError {
+  if (!DEAD_TOKEN_STATUSES.has(apiStatus)) return cloudStatusError(apiStatus, info);
+  const named = cloudStatusError(apiStatus, info);
+  const message = named.code === 'TOKEN_EXPIRED' ? named.message : `the stored Meross sign-in is no longer accepted (status ${apiStatus}: ${named.message})`;
+  return new CloudError('TOKEN_EXPIRED', message, apiStatus);
 }

@@ -1,8 +1,13 @@
 /**
  * A fake Meross cloud over HTTPS on loopback, for the cloud, CLI and end-to-end tests. Two regional servers
  * (the "home" one the client is pointed at, and the account's region it gets redirected to), with the
- * protocol.md §5 rules: signed bodies, md5 passwords, 1030 region redirect, 1033/1032 MFA, 1004 wrong password,
- * 1035 locked, 1200 expired token. The certificate is self-signed and made by the test with openssl.
+ * protocol.md §5 rules: signed bodies (JSON, or form-encoded as MerossIot posts them), md5 passwords, 1030 region
+ * redirect, 1033/1032 MFA, 1004 wrong password, 1035 locked, 1200 expired token, 1301 too many tokens, and
+ * `/v1/Profile/Logout`, which ends a token. Its shapes follow the two peer clients' code (meross_lan's
+ * merossclient/cloudapi.py, MerossIot's http_api.py), not ours: signIn needs no `Authorization` header (meross_lan
+ * sends none, MerossIot sends "Basic"), its reply carries `mfaLockExpire` (MerossIot requires it), and calls made
+ * with a token carry it as `Authorization: Basic <token>` (both). The certificate is self-signed and made by the
+ * test with openssl.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -61,6 +66,10 @@ export interface FakeAccount {
   region?: 'home' | 'region';
   mfaCode?: string;
   locked?: boolean;
+  /** devList answers this status (e.g. 1043) to every token of the account. */
+  devListStatus?: number;
+  /** signIn answers 1301 (too many tokens) while the account has this many live tokens. */
+  maxTokens?: number;
   devices: FakeDevice[];
 }
 
@@ -77,7 +86,8 @@ type Reply = { apiStatus: number; data?: unknown; info?: string };
 
 export class FakeCloud {
   readonly requests: FakeRequest[] = [];
-  private readonly tokens = new Map<string, { email: string; expired: boolean }>();
+  /** Every token issued; `dead` is the status calls with it get (1200 expired, or a status set by killTokens). */
+  private readonly tokens = new Map<string, { email: string; dead?: number; loggedOut: boolean }>();
   private readonly servers: Record<'home' | 'region', { server?: Server; port: number; sockets: Set<Socket> }> = {
     home: { port: 0, sockets: new Set() },
     region: { port: 0, sockets: new Set() },
@@ -106,11 +116,29 @@ export class FakeCloud {
 
   /** Every token issued so far stops working (1200), as after the cloud's token lifetime. */
   expireTokens(): void {
-    for (const t of this.tokens.values()) t.expired = true;
+    this.killTokens(1200);
   }
 
+  /** Every live token issued so far now gets `status` (one of meross_lan's dead-token set: 1003, 1019, 1022, 1200, 1301). */
+  killTokens(status: number): void {
+    for (const t of this.tokens.values()) if (!t.loggedOut && t.dead === undefined) t.dead = status;
+  }
+
+  /** Every token ever issued, live or not (what the secret checks search logs for). */
   get issuedTokens(): string[] {
     return [...this.tokens.keys()];
+  }
+
+  /** Tokens that still work: issued, not logged out, not expired. */
+  liveTokens(email?: string): string[] {
+    return [...this.tokens.entries()]
+      .filter(([, t]) => !t.loggedOut && t.dead === undefined && (email === undefined || t.email === email.toLowerCase()))
+      .map(([token]) => token);
+  }
+
+  /** Tokens ended with /v1/Profile/Logout. */
+  get loggedOutTokens(): string[] {
+    return [...this.tokens.entries()].filter(([, t]) => t.loggedOut).map(([token]) => token);
   }
 
   /** Closes both servers (connections refused) until up() is called; the ports are kept. */
@@ -151,13 +179,18 @@ export class FakeCloud {
   private async handle(server: 'home' | 'region', req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
     let body: Record<string, unknown> = {};
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      // MerossIot posts the body form-encoded (aiohttp `data=`), meross_lan as JSON (`json=`).
+      body = /x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')
+        ? Object.fromEntries(new URLSearchParams(text))
+        : (JSON.parse(text) as Record<string, unknown>);
     } catch {
       // answered below as a bad request
     }
-    const { timestamp, nonce, params, sign } = body as { timestamp?: unknown; nonce?: unknown; params?: unknown; sign?: unknown };
+    const { nonce, params, sign } = body as { nonce?: unknown; params?: unknown; sign?: unknown };
+    const timestamp = typeof body.timestamp === 'string' && /^\d+$/.test(body.timestamp) ? Number(body.timestamp) : body.timestamp;
     const signOk =
       typeof timestamp === 'number' &&
       typeof nonce === 'string' &&
@@ -174,18 +207,35 @@ export class FakeCloud {
     const path = req.url ?? '';
     const reply: Reply = !signOk ? { apiStatus: 1022, info: 'sign error' } : this.route(server, path, data, authorization);
     this.requests.push({ server, path, data, authorization, signOk, apiStatus: reply.apiStatus });
-    const text = JSON.stringify({ apiStatus: reply.apiStatus, sysStatus: 0, data: reply.data ?? {}, info: reply.info ?? '', timeStamp: Date.now() });
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end(text);
+    const answer = JSON.stringify({ apiStatus: reply.apiStatus, sysStatus: 0, data: reply.data ?? {}, info: reply.info ?? '', timeStamp: Date.now() });
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(answer);
   }
 
   private route(server: 'home' | 'region', path: string, data: Record<string, unknown>, authorization: string | undefined): Reply {
-    if (path === '/v1/Auth/signIn') return this.signIn(server, data, authorization);
+    if (path === '/v1/Auth/signIn') return this.signIn(server, data);
     if (path === '/v1/Device/devList') return this.devList(server, authorization);
+    // meross_lan calls `/v1/Profile/Logout`, MerossIot `/v1/Profile/logout`.
+    if (path.toLowerCase() === '/v1/profile/logout') return this.logout(authorization);
     return { apiStatus: 20106, info: 'not found' };
   }
 
-  private signIn(server: 'home' | 'region', data: Record<string, unknown>, authorization: string | undefined): Reply {
-    if (authorization !== 'Basic') return { apiStatus: 1022, info: 'bad authorization' };
+  private session(authorization: string | undefined): { token: string; email: string; dead?: number } | Reply {
+    const token = /^Basic (.+)$/.exec(authorization ?? '')?.[1];
+    const session = token ? this.tokens.get(token) : undefined;
+    if (!token || !session || session.loggedOut) return { apiStatus: 1019, info: 'token invalid' };
+    return { token, email: session.email, dead: session.dead };
+  }
+
+  private logout(authorization: string | undefined): Reply {
+    const session = this.session(authorization);
+    if ('apiStatus' in session) return session;
+    if (session.dead !== undefined) return { apiStatus: session.dead, info: 'token expired' };
+    const entry = this.tokens.get(session.token);
+    if (entry) entry.loggedOut = true;
+    return { apiStatus: 0, data: {} };
+  }
+
+  private signIn(server: 'home' | 'region', data: Record<string, unknown>): Reply {
     const email = String(data.email ?? '').toLowerCase();
     const account = this.accounts.find((a) => a.email.toLowerCase() === email);
     if (!account) return { apiStatus: 1008, info: 'email not registered' };
@@ -198,21 +248,30 @@ export class FakeCloud {
       if (data.mfaCode === undefined) return { apiStatus: 1033, info: 'mfa required' };
       if (data.mfaCode !== account.mfaCode) return { apiStatus: 1032, info: 'wrong code' };
     }
+    if (account.maxTokens !== undefined && this.liveTokens(email).length >= account.maxTokens) return { apiStatus: 1301, info: 'too many tokens' };
     const token = randomBytes(24).toString('hex');
-    this.tokens.set(token, { email, expired: false });
+    this.tokens.set(token, { email, loggedOut: false });
     return {
       apiStatus: 0,
-      data: { userid: account.userId ?? '1234567', email: account.email, key: account.key, token, domain: domainOf(home), mqttDomain: 'mqtt.invalid' },
+      data: {
+        userid: account.userId ?? '1234567',
+        email: account.email,
+        key: account.key,
+        token,
+        domain: domainOf(home),
+        mqttDomain: 'mqtt.invalid',
+        mfaLockExpire: 0,
+      },
     };
   }
 
   private devList(server: 'home' | 'region', authorization: string | undefined): Reply {
-    const token = /^Basic (.+)$/.exec(authorization ?? '')?.[1];
-    const session = token ? this.tokens.get(token) : undefined;
-    if (!session) return { apiStatus: 1019, info: 'token invalid' };
-    if (session.expired) return { apiStatus: 1200, info: 'token expired' };
+    const session = this.session(authorization);
+    if ('apiStatus' in session) return session;
+    if (session.dead !== undefined) return { apiStatus: session.dead, info: 'token refused' };
     const account = this.accounts.find((a) => a.email.toLowerCase() === session.email);
     if (!account || server !== (account.region ?? 'region')) return { apiStatus: 1030, info: 'wrong region' };
+    if (account.devListStatus !== undefined) return { apiStatus: account.devListStatus, info: 'refused' };
     return {
       apiStatus: 0,
       data: account.devices.map((d) => ({

@@ -89,9 +89,17 @@ describe('meross-lan login (built CLI, real fetch, fake cloud over HTTPS)', () =
   });
 
   it.each([
-    ['a wrong code', 'mfa@example.com', 'pw-mfa\n000000\n', 'meross-lan: login failed: the one-time code (MFA) was wrong or has expired'],
-    ['a wrong password', 'plain@example.com', 'nope\n', 'meross-lan: login failed: wrong email or password'],
-    ['a locked account', 'locked@example.com', 'pw-locked\n', 'meross-lan: login failed: the Meross account is locked or disabled; open the Meross app to unlock it'],
+    ['a wrong code', 'mfa@example.com', 'pw-mfa\n000000\n', 'meross-lan: login failed: the one-time code (MFA) was wrong or has expired; nothing was stored'],
+    ['a wrong password', 'plain@example.com', 'nope\n', 'meross-lan: login failed: wrong email or password; nothing was stored'],
+    [
+      'a locked account',
+      'locked@example.com',
+      'pw-locked\n',
+      'meross-lan: login failed: the Meross account is locked or disabled; open the Meross app to unlock it; nothing was stored',
+    ],
+    ['an empty one-time code', 'mfa@example.com', 'pw-mfa\n \n', 'meross-lan: login failed: no one-time code given (this account uses two-factor sign-in); nothing was stored'],
+    ['input that ends before the code', 'mfa@example.com', 'pw-mfa\n', 'meross-lan: login failed: standard input ended before the one-time code was given; nothing was stored'],
+    ['input that ends before the password', 'plain@example.com', '', 'meross-lan: login failed: standard input ended before the password was given; nothing was stored'],
   ])('reports %s in one line and stores nothing', async (_what, email, input, line) => {
     const dir = storage();
     const result = await run(['login', '--email', email, '-U', dir], input, env());
@@ -99,7 +107,8 @@ describe('meross-lan login (built CLI, real fetch, fake cloud over HTTPS)', () =
     expect(result.stderr.split('\n').filter((l) => l.startsWith('meross-lan:'))).toEqual([line]);
     expect(result.stdout).toBe('');
     expect(existsSync(join(dir, 'meross-lan', 'cloud.json'))).toBe(false);
-    expect(result.stderr).not.toContain(input.split('\n')[0]);
+    if (input !== '') expect(result.stderr).not.toContain(input.split('\n')[0]);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('refuses a cloud whose certificate it does not trust (verification is never off)', async () => {
@@ -115,8 +124,7 @@ describe('meross-lan login (built CLI, real fetch, fake cloud over HTTPS)', () =
     expect(result.code).toBe(0);
   });
 
-  it('stops when stdin ends before the password, and rejects bad command lines', async () => {
-    expect((await run(['login', '--email', 'plain@example.com', '-U', storage()], '', env())).code).toBe(130);
+  it('rejects bad command lines', async () => {
     const bad = await run(['login', '-U', storage()], '', env());
     expect(bad).toMatchObject({ code: 2, stderr: "meross-lan: --email is required (the Meross account's email address) (see meross-lan login --help)\n" });
     const http = await run(['login', '--email', 'a@b.c'], '', { MEROSS_CLOUD_URL: 'http://192.0.2.1' });
