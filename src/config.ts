@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isEmailAddress } from './cloud/email';
 import { checkCloudUrl } from './cloud/url';
 import { parseSubnet } from './discovery/subnets';
 import { parseHost } from './meross/host';
@@ -184,7 +185,7 @@ function parseCloud(raw: unknown, problems: string[]): CloudConfig | undefined {
     if (raw.password !== undefined && raw.password !== '') problems.push('"cloud.email" is missing; cloud sign-in is off.');
     return undefined;
   }
-  if (typeof raw.email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(raw.email.trim())) {
+  if (typeof raw.email !== 'string' || !isEmailAddress(raw.email)) {
     problems.push('"cloud.email" must be the email address of your Meross account; cloud sign-in is off.');
     return undefined;
   }
