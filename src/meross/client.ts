@@ -12,6 +12,7 @@ import {
 import { formatHost, parseHost, type HostAddress } from './host';
 import { SerialQueue } from './queue';
 import { postConfig } from './transport';
+import type { TimeRule } from './time';
 import {
   DecodeError,
   decodeAbility,
@@ -250,6 +251,14 @@ export class MerossClient {
   async electricity(): Promise<Electricity> {
     const payload = await this.request('Appliance.Control.Electricity', 'GET', { electricity: {} });
     return this.decode(() => decodeElectricity(payload));
+  }
+
+  /**
+   * Tells the plug its time zone: the IANA name and the UTC offsets it should apply (`timeRule`, see time.ts), as
+   * meross_lan does (`Appliance.System.Time` SET, protocol.md §3.3). The plug then books its days in that zone.
+   */
+  async setTimeZone(timezone: string, timeRule: readonly TimeRule[]): Promise<void> {
+    await this.request('Appliance.System.Time', 'SET', { time: { timezone, timeRule: timeRule.map((r) => [...r]) } });
   }
 
   /** Daily Wh from ConsumptionX, sorted by date, one entry per day. */

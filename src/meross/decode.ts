@@ -3,6 +3,8 @@
  * network) and either return clean values or throw `DecodeError`, which the client turns into a
  * MalformedReplyError naming the host. Shapes follow shared/traces (fw 1.1.x and 2.x).
  */
+import { parseTimeRules, type TimeRule } from './time';
+
 export class DecodeError extends Error {}
 
 export type Json = Record<string, unknown>;
@@ -79,6 +81,8 @@ export interface SystemInfo {
   /** Device clock, Unix seconds (tiny values mean the clock is not set, protocol.md §2.4). */
   deviceTime?: number;
   timezone?: string;
+  /** The plug's UTC offsets (`time.timeRule`); empty when never set, which the plug takes as UTC. */
+  timeRules?: TimeRule[];
 }
 
 export function decodeSystemAll(payload: unknown): SystemInfo {
@@ -99,6 +103,7 @@ export function decodeSystemAll(payload: unknown): SystemInfo {
     on: relayFromAll(all),
     deviceTime: time?.timestamp !== undefined ? num(time.timestamp, 'time.timestamp') : undefined,
     timezone: optStr(time?.timezone),
+    timeRules: time ? parseTimeRules(time.timeRule) : undefined,
   };
 }
 

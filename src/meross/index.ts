@@ -3,4 +3,5 @@ export * from './envelope';
 export * from './errors';
 export * from './host';
 export * from './decode';
+export * from './time';
 export { MerossClient, verifyReply, type ClientOptions, type Command, type PollResult, type ReplyCheck, type RequestOptions } from './client';

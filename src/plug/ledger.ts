@@ -22,6 +22,48 @@ const EARLIEST_DATE = '2000-01-01';
  */
 const MAX_DAY_WH = 100_000;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
+/** The meter books whole Wh: a day's first figure may run up to 1 Wh ahead of what power × time allows. */
+export const METER_STEP_WH = 1;
+/** A first import whose window rises this many days in a row comes from a meter that never resets (see merge()). */
+const CUMULATIVE_RUN_DAYS = 7;
+
+/** What the plug's firmware was seen to do with its daily counter at its midnight (protocol.md §3.7). */
+export type MidnightBehaviour = 'resets' | 'carries' | 'cumulative';
+
+/**
+ * What the plug model knows when a new plug-local day shows up, to tell a counter that started the day at zero from
+ * one that carried yesterday's figure over midnight. Physics is the referee: a plug cannot have used more than its
+ * measured power allows.
+ */
+export interface DayEvidence {
+  /**
+   * The most Wh the plug can have used since the previous meter read: the highest power sampled × the time since,
+   * when the plugin read the meter before and sampled the power without a gap since. It bounds every day that began
+   * since that read. Undefined otherwise.
+   */
+  maxUsedWh?: number;
+  /** The highest power known (W), with headroom; undefined when no power reading is known. */
+  maxWatts?: number;
+  /** How long ago the plug's own midnight was (ms): with `maxWatts`, the most today can hold. */
+  sinceMidnightMs?: number;
+}
+
+/** A whole plug-local day is at most 25 hours long (the day clocks go back). */
+const LONGEST_DAY_MS = 25 * 3_600_000;
+
+/** A new day whose first figure carried energy the plug cannot have used that day: the part not counted. */
+export interface CarryOver {
+  date: string;
+  /** Wh of the plug's figure for the day that are not counted (carried over midnight). */
+  carriedWh: number;
+  /** What the day counts from its first reading. */
+  countedWh: number;
+  /**
+   * `measured`: the power readings prove it; `assumed`: the readings could not tell (an outage across midnight), so
+   * the carried figure was left out rather than risk counting it twice.
+   */
+  how: 'measured' | 'assumed';
+}
 
 /** What one merge found worth telling the user. */
 export interface MergeReport {
@@ -33,6 +75,12 @@ export interface MergeReport {
   missing?: { from: string; to: string; days: number };
   /** Today's counter on the plug started again below what was already recorded (power loss, factory reset, new plug). */
   restarted?: { date: string; keptWh: number; wh: number };
+  /** New days whose first figure was (partly) carried over from the day before. */
+  carried: CarryOver[];
+  /** A new day the readings could not judge, counted in full because this plug is known to reset at midnight. */
+  trustedReset?: { date: string; wh: number };
+  /** Set once, when the plug is first recognised as never resetting its daily counter. */
+  becameCumulative?: boolean;
 }
 
 /** When the Eve "Reset Total" happened and how much of that day had already been used. */
@@ -47,11 +95,18 @@ export interface ResetMark {
 
 /**
  * One day: `raw` is the plug's own counter for the day, `base` what earlier counters of the same day had reached
- * before the plug started that day again (so a restart never loses, and never repeats, what was counted).
+ * before the plug started that day again (so a restart never loses, and never repeats, what was counted), and
+ * `carried` the part of the day's first figure that the counter carried over from the day before (never counted).
  */
 interface Day {
   raw: number;
   base: number;
+  carried: number;
+}
+
+/** What a day adds to the total. */
+function counted(day: Day): number {
+  return Math.max(0, day.raw + day.base - day.carried);
 }
 
 interface Folded {
@@ -64,11 +119,14 @@ interface Folded {
 
 export interface LedgerJson {
   version: 1;
-  days: Record<string, [raw: number, base: number]>;
+  /** `carried` is left out when 0, so files written before it existed read the same. */
+  days: Record<string, [raw: number, base: number] | [raw: number, base: number, carried: number]>;
   folded?: Folded;
   reset?: ResetMark;
   /** Set once a day was estimated from power samples (firmware without ConsumptionX). */
   estimated?: boolean;
+  /** What the firmware was seen to do at midnight, once known. */
+  midnight?: MidnightBehaviour;
 }
 
 export class LedgerFormatError extends Error {}
@@ -78,6 +136,7 @@ export class EnergyLedger {
   private folded: Folded = { through: '', wh: 0, sinceResetWh: 0 };
   private mark: ResetMark | undefined;
   private estimatedDays = false;
+  private behaviour: MidnightBehaviour | undefined;
 
   /** `now`: Unix ms. */
   constructor(private readonly now: () => number = Date.now) {}
@@ -96,7 +155,7 @@ export class EnergyLedger {
   /** Everything ever recorded, resets ignored. Never decreases. */
   get lifetimeWh(): number {
     let sum = this.folded.wh;
-    for (const day of this.days.values()) sum += day.raw + day.base;
+    for (const day of this.days.values()) sum += counted(day);
     return sum;
   }
 
@@ -105,7 +164,7 @@ export class EnergyLedger {
     const mark = this.mark;
     if (!mark) return this.lifetimeWh;
     let sum = this.folded.sinceResetWh;
-    for (const [date, day] of this.days) sum += sinceReset(date, day.raw + day.base, mark);
+    for (const [date, day] of this.days) sum += sinceReset(date, counted(day), mark);
     return sum;
   }
 
@@ -123,9 +182,15 @@ export class EnergyLedger {
     return this.estimatedDays;
   }
 
+  /** What the firmware was seen to do with its daily counter at midnight; undefined until the readings showed it. */
+  get midnight(): MidnightBehaviour | undefined {
+    return this.behaviour;
+  }
+
+  /** What `date` counts (its carried-over part left out). */
   dayWh(date: string): number | undefined {
     const day = this.days.get(date);
-    return day && day.raw + day.base;
+    return day && counted(day);
   }
 
   /**
@@ -134,10 +199,11 @@ export class EnergyLedger {
    * older day is ignored. Days older than the day before the last known one are frozen, so a factory-reset or
    * replaced plug bringing other history can neither remove nor repeat what was counted.
    */
-  merge(readings: readonly DailyEnergy[]): MergeReport {
-    const report: MergeReport = { changed: false, ignored: 0 };
+  merge(readings: readonly DailyEnergy[], evidence: DayEvidence): MergeReport {
+    const report: MergeReport = { changed: false, ignored: 0, carried: [] };
     const byDate = this.plausible(readings, report);
     const dates = [...byDate.keys()].sort();
+    if (this.behaviour === undefined && showsReset(dates, byDate)) this.behaviour = 'resets';
     const today = dates.at(-1);
     if (today === undefined) return report;
     const known = this.latestDate;
@@ -154,7 +220,13 @@ export class EnergyLedger {
       const day = this.days.get(date);
       if (date < growFrom) continue;
       if (!day) {
-        this.days.set(date, { raw: wh, base: 0 });
+        const fresh: Day = { raw: wh, base: 0, carried: 0 };
+        // Only a day that begins after what was already read can be a plug's new day; the first import is believed.
+        if (known !== undefined && date > known) {
+          const previous = byDate.get(addDays(date, -1))?.wh ?? this.days.get(addDays(date, -1))?.raw;
+          this.judgeNewDay(date, fresh, previous, evidence, date === today, report);
+        }
+        this.days.set(date, fresh);
         report.changed = true;
       } else if (wh > day.raw) {
         day.raw = wh;
@@ -166,28 +238,91 @@ export class EnergyLedger {
         report.changed = true;
       }
     }
+    if (known === undefined && report.changed) this.recogniseCumulativeHistory(dates, report);
     if (report.changed) this.fold();
     return report;
   }
 
-  /** Books energy estimated from power samples (firmware without ConsumptionX) on the host's local day of `atMs`. */
-  addEstimate(atMs: number, wh: number): void {
-    if (!(wh > 0) || !Number.isFinite(wh) || wh > MAX_DAY_WH) return;
-    const date = localDate(atMs);
+  /**
+   * The first figure of a new plug-local day: a counter that reset at midnight holds only what the day used; one
+   * that did not (some 2.x firmware, protocol.md §3.7) also holds yesterday's final figure. Only this first figure is
+   * judged; the day's later readings are believed as they grow, less the carried part fixed here.
+   */
+  private judgeNewDay(date: string, day: Day, yesterdayWh: number | undefined, evidence: DayEvidence, isToday: boolean, report: MergeReport): void {
+    const wh = day.raw;
+    const carried = (carriedWh: number, how: CarryOver['how']): void => {
+      day.carried = Math.min(wh, Math.max(0, Math.round(carriedWh)));
+      if (day.carried === 0) return;
+      report.carried.push({ date, carriedWh: day.carried, countedWh: counted(day), how });
+      if (how === 'measured') this.learn(this.behaviour === 'carries' || this.behaviour === 'cumulative' ? 'cumulative' : 'carries', report);
+    };
+    if (evidence.maxUsedWh !== undefined) {
+      // The plugin read the meter before and watched the power since: physics decides.
+      const allowed = evidence.maxUsedWh + METER_STEP_WH;
+      if (wh > allowed) return carried(Math.max(wh - allowed, yesterdayWh !== undefined && yesterdayWh <= wh ? yesterdayWh : 0), 'measured');
+      // A reset is only visible when yesterday's figure alone would have been too much.
+      if (yesterdayWh !== undefined && yesterdayWh > allowed) this.learn('resets', report);
+      return;
+    }
+    const hours = isToday ? evidence.sinceMidnightMs : LONGEST_DAY_MS;
+    const bound = evidence.maxWatts === undefined || hours === undefined ? undefined : (evidence.maxWatts * hours) / 3_600_000 + METER_STEP_WH;
+    if (yesterdayWh === undefined || yesterdayWh === 0) {
+      if (bound !== undefined && wh > bound) carried(wh - bound, 'assumed');
+      return;
+    }
+    // Below yesterday's final figure: the counter cannot have carried it, so it started again.
+    if (wh < yesterdayWh) return;
+    if (this.behaviour === 'resets' && (bound === undefined || wh <= bound)) {
+      report.trustedReset = { date, wh };
+      return;
+    }
+    // Cannot tell: leaving a carried figure out loses at most this day's first hours; counting it twice is worse.
+    carried(Math.max(yesterdayWh, bound !== undefined ? wh - bound : 0), 'assumed');
+  }
+
+  private learn(behaviour: MidnightBehaviour, report: MergeReport): void {
+    if (behaviour === 'cumulative' && this.behaviour !== 'cumulative') report.becameCumulative = true;
+    this.behaviour = behaviour;
+  }
+
+  /**
+   * A first import has no readings before it to judge by, but a meter that never resets shows itself: every day's
+   * figure above the day before's, for a week and more, which a meter that resets practically never shows. Then
+   * each day counts only what it added to the day before.
+   */
+  private recogniseCumulativeHistory(dates: readonly string[], report: MergeReport): void {
+    let run = 1;
+    for (let i = dates.length - 1; i > 0; i--) {
+      const day = this.days.get(dates[i]);
+      const before = this.days.get(dates[i - 1]);
+      if (!day || !before || dates[i - 1] !== addDays(dates[i], -1) || day.raw <= before.raw) break;
+      run++;
+    }
+    if (run < CUMULATIVE_RUN_DAYS) return;
+    for (let i = dates.length - run + 1; i < dates.length; i++) {
+      const day = this.days.get(dates[i])!;
+      day.carried = this.days.get(dates[i - 1])!.raw;
+    }
+    this.learn('cumulative', report);
+  }
+
+  /** Books energy estimated from power samples (firmware without ConsumptionX) on `date`, the plug-local day. */
+  addEstimate(date: string, wh: number): void {
+    if (!(wh > 0) || !Number.isFinite(wh) || wh > MAX_DAY_WH || !DATE_RE.test(date)) return;
     const day = this.days.get(date);
     if (day) day.raw += wh;
-    else this.days.set(date, { raw: wh, base: 0 });
+    else this.days.set(date, { raw: wh, base: 0, carried: 0 });
     this.estimatedDays = true;
     this.fold();
   }
 
   /**
-   * Eve "Reset Total" at `atUnixS`: from now on only what the current day adds beyond its present value, and every
-   * later day, counts. `unreadWh` is energy used since the last reading (estimated from power), so it is not
-   * counted after the reset when the next reading brings it.
+   * Eve "Reset Total" at `atUnixS`, on `day` (the plug-local day at that instant): from now on only what that day adds
+   * beyond its present value, and every later day, counts; the days before it count no more, even if their final
+   * figure is read later. `unreadWh` is that day's energy used since the last reading (estimated from power), so it is
+   * not counted after the reset when the next reading brings it.
    */
-  resetAt(atUnixS: number, unreadWh = 0): void {
-    const day = this.latestDate ?? localDate(atUnixS * 1000);
+  resetAt(atUnixS: number, day: string = this.latestDate ?? utcDate(atUnixS * 1000), unreadWh = 0): void {
     this.mark = { time: atUnixS, day, offsetWh: (this.dayWh(day) ?? 0) + Math.max(0, unreadWh) };
     this.folded.sinceResetWh = 0;
   }
@@ -216,7 +351,7 @@ export class EnergyLedger {
     const cutoff = addDays(latest, 1 - DETAILED_DAYS);
     for (const [date, day] of this.days) {
       if (date >= cutoff) continue;
-      const wh = day.raw + day.base;
+      const wh = counted(day);
       this.folded.wh += wh;
       if (this.mark) this.folded.sinceResetWh += sinceReset(date, wh, this.mark);
       if (date > this.folded.through) this.folded.through = date;
@@ -228,12 +363,13 @@ export class EnergyLedger {
     const days: LedgerJson['days'] = {};
     for (const date of [...this.days.keys()].sort()) {
       const day = this.days.get(date)!;
-      days[date] = [day.raw, day.base];
+      days[date] = day.carried > 0 ? [day.raw, day.base, day.carried] : [day.raw, day.base];
     }
     const json: LedgerJson = { version: 1, days };
     if (this.folded.through) json.folded = { ...this.folded };
     if (this.mark) json.reset = { ...this.mark };
     if (this.estimatedDays) json.estimated = true;
+    if (this.behaviour) json.midnight = this.behaviour;
     return json;
   }
 
@@ -248,8 +384,10 @@ export class EnergyLedger {
     if (!isRecord(raw.days)) return fail('no days');
     const ledger = new EnergyLedger(now);
     for (const [date, value] of Object.entries(raw.days)) {
-      if (!DATE_RE.test(date) || !Array.isArray(value) || value.length !== 2 || !value.every(isWh)) return fail(`day ${date.slice(0, 12)}`);
-      ledger.days.set(date, { raw: value[0] as number, base: value[1] as number });
+      if (!DATE_RE.test(date) || !Array.isArray(value) || (value.length !== 2 && value.length !== 3) || !value.every(isWh)) {
+        return fail(`day ${date.slice(0, 12)}`);
+      }
+      ledger.days.set(date, { raw: value[0] as number, base: value[1] as number, carried: (value[2] as number | undefined) ?? 0 });
     }
     if (raw.folded !== undefined) {
       const f = raw.folded;
@@ -262,8 +400,20 @@ export class EnergyLedger {
       ledger.mark = { time: r.time, day: r.day, offsetWh: r.offsetWh };
     }
     ledger.estimatedDays = raw.estimated === true;
+    if (raw.midnight === 'resets' || raw.midnight === 'carries' || raw.midnight === 'cumulative') ledger.behaviour = raw.midnight;
     return ledger;
   }
+}
+
+/**
+ * Whether the plug's own window shows its counter starting a day below the day before: a counter that never resets
+ * cannot (short of a power loss), so the firmware resets at midnight.
+ */
+function showsReset(dates: readonly string[], byDate: ReadonlyMap<string, DailyEnergy>): boolean {
+  for (let i = 1; i < dates.length; i++) {
+    if (dates[i - 1] === addDays(dates[i], -1) && byDate.get(dates[i])!.wh < byDate.get(dates[i - 1])!.wh) return true;
+  }
+  return false;
 }
 
 function sinceReset(date: string, wh: number, mark: ResetMark): number {
@@ -282,12 +432,6 @@ function isWh(v: unknown): v is number {
 
 export function utcDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
-}
-
-/** The Homebridge host's calendar day: where estimated energy is booked, as the user's "today". */
-export function localDate(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
 
 export function addDays(date: string, days: number): string {

@@ -2,10 +2,12 @@ import { EventEmitter } from 'node:events';
 import { MerossClient, type AlternateTransport, type ClientOptions } from '../meross/client';
 import { decodeToggle, type DailyEnergy, type Electricity, type Json, type SystemInfo } from '../meross/decode';
 import { MerossError, WrongDeviceError, WrongKeyError } from '../meross/errors';
+import { buildTimeRules, ruleOffsetAt } from '../meross/time';
 import type { JsonDocument } from '../storage/json-document';
 import { nextProbeDelay, withJitter } from './backoff';
+import { PlugCalendar } from './calendar';
 import { PowerIntegrator } from './energy';
-import { EnergyLedger, type MergeReport } from './ledger';
+import { EnergyLedger, type DayEvidence, type MergeReport } from './ledger';
 import { ESTIMATE_SAVE_DELAY_MS, ledgerDocument, ledgerFile, loadLedger } from './ledger-store';
 
 export interface PlugLogger {
@@ -25,6 +27,12 @@ export interface PlugOptions {
   energyPollIntervalMs: number;
   timeoutMs: number;
   outletInUseWatts: number;
+  /**
+   * IANA time zone the user wants the plug to book its days in (config `timezone`). When set and the plug's own zone
+   * differs, the plug is told this one (Appliance.System.Time SET); without it the plug's clock and zone are never
+   * changed.
+   */
+  timezone?: string;
   /** How often System.All is refreshed while the plug is online. */
   infoIntervalMs?: number;
   /** Values remembered from the last run (Homebridge's accessory cache), so reads work before the first poll. */
@@ -62,6 +70,13 @@ export interface PlugEvents {
   info: [info: SystemInfo];
 }
 
+/** A plug clock further than this off the host's is worth a warning (meross_lan warns above 5 s; NTP jitter is less). */
+export const CLOCK_TOLERANCE_MS = 60_000;
+/** Power readings are a sample; the meter integrates. This much headroom keeps a real reset from looking carried. */
+const POWER_HEADROOM = 1.1;
+/** How often a configured time zone is checked against the plug's rules (they run out; meross_lan re-checks too). */
+const ZONE_CHECK_MS = 86_400_000;
+
 /** While a plug pushes over local MQTT, its relay state is still read this often, as a health check. */
 export const PUSH_HEALTH_CHECK_MS = 300_000;
 
@@ -88,6 +103,19 @@ export class Plug extends EventEmitter<PlugEvents> {
   private ledgerLoad: Promise<void> | undefined;
   private ledgerDoc: JsonDocument | undefined;
   private readonly integrator: PowerIntegrator;
+  private readonly maxHoldMs: number;
+  /** The plug's own calendar: which day it books energy on, and its clock. */
+  readonly calendar = new PlugCalendar();
+  /**
+   * What the power readings say since the last meter read: the highest power seen and whether it was sampled without
+   * a gap. It bounds what the first reading of a new plug-local day can hold (ledger.ts, judgeNewDay).
+   */
+  private witness: { sinceMs: number; maxWatts: number; lastSampleMs: number; gapless: boolean } | undefined;
+  /** The highest power seen since the plug last came online; undefined before any reading. */
+  private wattsSeen: number | undefined;
+  private warnedClockOff = false;
+  private announcedBooking = '';
+  private zoneCheckedAt = -Infinity;
   /** Wh the measured power added since the last meter read: the meter's share that has not been read yet. */
   private unreadWh = 0;
   /** Whether the energy counter is known in this run (after the first meter read, or the first power sample). */
@@ -118,7 +146,8 @@ export class Plug extends EventEmitter<PlugEvents> {
     this.now = options.now ?? Date.now;
     this.ledger = new EnergyLedger(this.now);
     // A sample held longer than a few missed polls would be a guess, not a measurement.
-    this.integrator = new PowerIntegrator(Math.max(3 * options.pollIntervalMs, 120_000));
+    this.maxHoldMs = Math.max(3 * options.pollIntervalMs, 120_000);
+    this.integrator = new PowerIntegrator(this.maxHoldMs);
     const clientOptions: ClientOptions = {
       host: options.host,
       key: options.key,
@@ -267,7 +296,40 @@ export class Plug extends EventEmitter<PlugEvents> {
     const info = await this.client.systemAll();
     this.lastInfoRead = this.now();
     this.info = info;
+    this.calendar.setZone(info.timezone, info.timeRules);
+    if (info.deviceTime !== undefined) this.calendar.observeClock(info.deviceTime, this.now());
+    await this.applyTimeZone(info);
     this.emit('info', info);
+  }
+
+  /**
+   * The user's `timezone` for this plug, sent only when the plug's own zone or rules differ from it (checked at most
+   * once a day, since rules run out). A plug that refuses keeps polling; the log says so once.
+   */
+  private async applyTimeZone(info: SystemInfo): Promise<void> {
+    const zone = this.options.timezone;
+    const now = this.now();
+    if (!zone || now - this.zoneCheckedAt < ZONE_CHECK_MS || this.calendar.clockIsUnset) return;
+    this.zoneCheckedAt = now;
+    const nowS = Math.floor((now + (this.calendar.clockOffsetMs ?? 0)) / 1000);
+    const wanted = buildTimeRules(zone, nowS);
+    const plugRules = info.timeRules ?? [];
+    const agrees = info.timezone === zone && wanted.every(([start, offset]) => ruleOffsetAt(plugRules, Math.max(start, nowS)) === offset);
+    if (agrees) return;
+    try {
+      await this.client.setTimeZone(zone, wanted);
+    } catch (error) {
+      if (error instanceof WrongKeyError || error instanceof WrongDeviceError) throw error;
+      this.options.log.warn(`${this.name}: could not set the plug's time zone to ${zone}: ${describe(error)}. Its days stay as they are.`);
+      return;
+    }
+    this.options.log.info(
+      `${this.name}: set the plug's time zone to ${zone} (it had ${info.timezone ? info.timezone : 'none'}), as configured; ` +
+        'from now on it begins its energy day at midnight there.',
+    );
+    this.calendar.setZone(zone, wanted);
+    info.timezone = zone;
+    info.timeRules = wanted;
   }
 
   private async readEnergy(): Promise<void> {
@@ -282,8 +344,11 @@ export class Plug extends EventEmitter<PlugEvents> {
       this.options.log.debug(`${this.name}: energy read failed: ${describe(error)}`);
       return;
     }
-    const report = this.ledger.merge(days);
+    this.calendar.learnFrom(days);
+    this.announceBooking();
+    const report = this.ledger.merge(days, this.dayEvidence());
     this.unreadWh = 0;
+    this.restartWitness();
     this.counterKnown = true;
     this.reportMerge(report);
     this.applyLedger();
@@ -293,8 +358,80 @@ export class Plug extends EventEmitter<PlugEvents> {
     );
   }
 
+  /** What the power readings allow the first figure of a new plug-local day to hold (see DayEvidence). */
+  private dayEvidence(): DayEvidence {
+    const now = this.now();
+    const evidence: DayEvidence = {};
+    const w = this.witness;
+    const current = this.reachability === 'online' ? this.values.watts : 0;
+    if (w && w.gapless && now - w.lastSampleMs <= this.maxHoldMs) {
+      evidence.maxUsedWh = (Math.max(w.maxWatts, current) * POWER_HEADROOM * (now - w.sinceMs)) / 3_600_000;
+    }
+    if (this.wattsSeen !== undefined) {
+      evidence.maxWatts = Math.max(this.wattsSeen, current) * POWER_HEADROOM;
+      evidence.sinceMidnightMs = Math.max(0, now - this.calendar.midnightBefore(now));
+    }
+    return evidence;
+  }
+
+  private restartWitness(): void {
+    const now = this.now();
+    const watts = this.reachability === 'online' ? this.values.watts : 0;
+    this.witness = { sinceMs: now, maxWatts: watts, lastSampleMs: now, gapless: this.reachability === 'online' };
+  }
+
+  /** Says once (and again when it changes) when the plug's day does not begin at this computer's midnight. */
+  private announceBooking(): void {
+    const now = this.now();
+    const midnight = this.calendar.midnightBefore(now);
+    const hostMidnight = new Date(now);
+    hostMidnight.setHours(0, 0, 0, 0);
+    const shift = Math.round((((midnight - hostMidnight.getTime()) % 86_400_000) + 86_400_000) % 86_400_000 / 60_000);
+    const key = `${this.calendar.booking}:${shift}`;
+    if (key === this.announcedBooking) return;
+    const first = this.announcedBooking === '';
+    this.announcedBooking = key;
+    if (shift === 0 && first) return;
+    const at = `${String(Math.floor(shift / 60)).padStart(2, '0')}:${String(shift % 60).padStart(2, '0')}`;
+    const why =
+      this.calendar.booking === 'utc'
+        ? this.calendar.timeRules.length > 0
+          ? 'its firmware books energy in UTC days whatever its time zone'
+          : 'it has no time zone set, so it counts in UTC days'
+        : `it keeps the time zone ${this.calendar.timezone || 'of its own rules'}`;
+    this.options.log.info(
+      `${this.name}: the plug's energy day begins at ${at} this computer's time (${why}). Daily figures follow the plug's ` +
+        'day; totals are not affected. Set "timezone" for this plug to move its day.',
+    );
+  }
+
   private reportMerge(report: MergeReport): void {
     const { log } = this.options;
+    if (report.becameCumulative) {
+      log.warn(
+        `${this.name}: this plug's firmware does not reset its daily energy meter at midnight; it keeps counting on from ` +
+          'the day before. The total corrects for it: each day counts only what the plug used that day.',
+      );
+    }
+    for (const c of report.carried) {
+      if (c.how === 'assumed') {
+        log.info(
+          `${this.name}: the plug was not read around its midnight, so it cannot be told whether the first ${c.carriedWh} Wh ` +
+            `it shows for ${c.date} were carried over from the day before; they are left out rather than counted twice ` +
+            `(${c.date} counts ${c.countedWh} Wh so far).`,
+        );
+      } else if (this.ledger.midnight === 'cumulative' && !report.becameCumulative) {
+        log.debug(`${this.name}: ${c.carriedWh} Wh carried over into ${c.date} left out; the day counts ${c.countedWh} Wh.`);
+      } else {
+        log.info(
+          `${this.name}: the plug's energy meter did not reset at its midnight and carried ${c.carriedWh} Wh into ${c.date}; ` +
+            `those are not counted again (${c.date} counts ${c.countedWh} Wh so far).`,
+        );
+      }
+    }
+    if (report.trustedReset) {
+      log.debug(`${this.name}: ${report.trustedReset.date} began at ${report.trustedReset.wh} Wh; counted in full, as this plug resets at midnight.`);
+    }
     if (report.missing) {
       const { from, to, days } = report.missing;
       log.warn(
@@ -317,7 +454,16 @@ export class Plug extends EventEmitter<PlugEvents> {
    * and, on firmware without ConsumptionX, is the whole (estimated) total.
    */
   private meterPower(): void {
-    const wh = this.integrator.sample(this.now(), this.values.watts);
+    const now = this.now();
+    const watts = this.values.watts;
+    this.wattsSeen = Math.max(this.wattsSeen ?? 0, watts);
+    const w = this.witness;
+    if (w) {
+      if (now - w.lastSampleMs > this.maxHoldMs) w.gapless = false;
+      w.lastSampleMs = now;
+      w.maxWatts = Math.max(w.maxWatts, watts);
+    }
+    const wh = this.integrator.sample(now, watts);
     const abilities = this.client.abilities;
     if (!abilities || abilities.consumptionX) {
       this.unreadWh += wh;
@@ -332,7 +478,7 @@ export class Plug extends EventEmitter<PlugEvents> {
     }
     this.counterKnown = true;
     if (wh <= 0) return;
-    this.ledger.addEstimate(this.now(), wh);
+    this.ledger.addEstimate(this.calendar.dateAt(now), wh);
     this.applyLedger();
     this.ledgerDoc?.changed(ESTIMATE_SAVE_DELAY_MS);
   }
@@ -370,7 +516,13 @@ export class Plug extends EventEmitter<PlugEvents> {
    */
   async resetTotal(at: number): Promise<void> {
     await this.ledgerReady();
-    this.ledger.resetAt(at, this.unreadWh);
+    const now = this.now();
+    // The reset belongs to the plug's day at this instant; of the unread energy, only what was used since the plug's
+    // midnight is that day's (the rest belongs to the day before, which the reset leaves behind in full).
+    const midnight = this.calendar.midnightBefore(now);
+    const since = this.witness?.sinceMs ?? now;
+    const todayShare = since >= midnight || now <= since ? 1 : (now - midnight) / (now - since);
+    this.ledger.resetAt(at, this.ledger.isEmpty && !this.counterKnown ? undefined : this.calendar.dateAt(now), this.unreadWh * todayShare);
     this.apply({ resetTime: at, totalKWh: this.ledger.totalWh / 1000 });
     this.ledgerDoc?.changed(0);
   }
@@ -420,13 +572,27 @@ export class Plug extends EventEmitter<PlugEvents> {
 
   private checkClock(): void {
     const t = this.client.lastDeviceTime;
-    if (t !== undefined && t < 1_000_000_000 && !this.warnedClock) {
+    if (t === undefined) return;
+    this.calendar.observeClock(t, this.now());
+    if (this.calendar.clockIsUnset) {
+      if (this.warnedClock) return;
       this.warnedClock = true;
       this.options.log.warn(
-        `${this.name}: the plug's clock is not set, so it reports 0 W until it gets the time. ` +
+        `${this.name}: the plug's clock is not set, so it reports 0 W and dates no energy until it gets the time. ` +
           'Make sure it can reach an NTP server (or the internet).',
       );
+      return;
     }
+    const off = this.calendar.clockOffsetMs ?? 0;
+    // Whole seconds on the wire and the request's own latency: a few seconds off is not worth a word.
+    if (Math.abs(off) <= CLOCK_TOLERANCE_MS || this.warnedClockOff) return;
+    this.warnedClockOff = true;
+    const minutes = Math.round(Math.abs(off) / 60_000);
+    this.options.log.warn(
+      `${this.name}: the plug's clock is ${minutes} minute${minutes === 1 ? '' : 's'} ${off > 0 ? 'ahead of' : 'behind'} this ` +
+        `computer's, so its energy day turns over that much ${off > 0 ? 'earlier' : 'later'}. Totals stay right; make sure the ` +
+        'plug can reach an NTP server (or the internet) to fix its clock.',
+    );
   }
 
   /**
@@ -493,6 +659,7 @@ export class Plug extends EventEmitter<PlugEvents> {
     this.lastError = merossError;
     if (!merossError) this.options.log.error(`${this.name}: unexpected error: ${describe(error)}`);
     this.integrator.interrupt();
+    if (this.witness) this.witness.gapless = false;
     if (this.reachability !== 'offline') {
       this.reachability = 'offline';
       this.outageStart = this.now();

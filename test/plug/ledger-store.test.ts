@@ -104,7 +104,7 @@ describe('ledger file', () => {
     const dir = await tempDir();
     const file = ledgerFile(dir, 'abc');
     const ledger = new EnergyLedger(() => Date.UTC(2024, 4, 15, 12));
-    ledger.merge([{ date: '2024-05-14', time: 1, wh: 400 }, { date: '2024-05-15', time: 2, wh: 120 }]);
+    ledger.merge([{ date: '2024-05-14', time: 1, wh: 400 }, { date: '2024-05-15', time: 2, wh: 120 }], {});
     ledger.resetAt(1_715_767_200);
     const doc = ledgerDocument(file, () => ledger, logger());
     doc.changed();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DailyEnergy } from '../../src/meross/decode';
-import { addDays, DETAILED_DAYS, EnergyLedger, LedgerFormatError, localDate, PLUG_WINDOW_DAYS } from '../../src/plug/ledger';
+import { addDays, DETAILED_DAYS, EnergyLedger, LedgerFormatError, PLUG_WINDOW_DAYS, type DayEvidence } from '../../src/plug/ledger';
 
 const DAY_MS = 86_400_000;
 /** Day 0 of every scenario; noon, so local and UTC dates agree in any test machine's time zone. */
@@ -19,6 +19,9 @@ function window(today: number, whOf: (n: number) => number): DailyEnergy[] {
   return Array.from({ length: PLUG_WINDOW_DAYS }, (_, i) => entry(today - i, whOf(today - i)));
 }
 
+/** Readings of a plug that resets at midnight, taken while its power allowed whatever they show. */
+const READ: DayEvidence = { maxUsedWh: Number.POSITIVE_INFINITY };
+
 function ledgerAt(clock: { ms: number }): EnergyLedger {
   return new EnergyLedger(() => clock.ms);
 }
@@ -29,28 +32,28 @@ describe('energy ledger', () => {
     const ledger = ledgerAt(clock);
     // A ring buffer: today in the middle, and a stale slot for day -2 written earlier that day.
     const readings = [entry(-2, 310, 23), entry(0, 120, 12), entry(-1, 400), entry(-2, 90, 8), entry(-3, 250)];
-    const report = ledger.merge(readings);
+    const report = ledger.merge(readings, READ);
     expect(report.changed).toBe(true);
     expect(ledger.dayWh(date(-2))).toBe(310);
     expect(ledger.totalWh).toBe(310 + 120 + 400 + 250);
     // The same reading again, in another order, changes nothing and counts nothing twice.
-    expect(ledger.merge([...readings].reverse()).changed).toBe(false);
+    expect(ledger.merge([...readings].reverse(), READ).changed).toBe(false);
     expect(ledger.totalWh).toBe(1080);
   });
 
   it("follows today's value as it grows and rolls over at the plug's midnight", () => {
     const clock = { ms: at(0, 9) };
     const ledger = ledgerAt(clock);
-    ledger.merge([entry(-1, 400), entry(0, 100, 9)]);
+    ledger.merge([entry(-1, 400), entry(0, 100, 9)], READ);
     clock.ms = at(0, 18);
-    ledger.merge([entry(-1, 400), entry(0, 250, 18)]);
+    ledger.merge([entry(-1, 400), entry(0, 250, 18)], READ);
     expect(ledger.totalWh).toBe(650);
     // Just after midnight: yesterday's last update landed, the new day has no entry yet.
     clock.ms = at(1, 0);
-    ledger.merge([entry(-1, 400), entry(0, 300)]);
+    ledger.merge([entry(-1, 400), entry(0, 300)], READ);
     // The new day appears, and the plug's final word on the old day comes with it.
     clock.ms = at(1, 1);
-    ledger.merge([entry(-1, 400), entry(0, 310), entry(1, 4, 1)]);
+    ledger.merge([entry(-1, 400), entry(0, 310), entry(1, 4, 1)], READ);
     expect(ledger.dayWh(date(0))).toBe(310);
     expect(ledger.totalWh).toBe(400 + 310 + 4);
     expect(ledger.latestDate).toBe(date(1));
@@ -65,43 +68,43 @@ describe('energy ledger', () => {
       { date: '1970-01-01', time: 3600, wh: 12 },
       { date: date(0), time: Math.floor(at(0) / 1000), wh: 0 },
       { date: '2037-01-01', time: 2_114_380_800, wh: 500 },
-    ]);
+    ], READ);
     expect(report).toMatchObject({ changed: false, ignored: 4 });
     expect(ledger.isEmpty).toBe(true);
     expect(ledger.totalWh).toBe(0);
     // Once the clock is set, the plug's days count as usual.
-    ledger.merge([{ date: '1970-01-01', time: 3600, wh: 12 }, entry(0, 80)]);
+    ledger.merge([{ date: '1970-01-01', time: 3600, wh: 12 }, entry(0, 80)], READ);
     expect(ledger.totalWh).toBe(80);
   });
 
   it('never subtracts nor counts twice when a factory-reset plug comes back with its history wiped', () => {
     const clock = { ms: at(0, 18) };
     const ledger = ledgerAt(clock);
-    ledger.merge(window(0, (n) => (n === 0 ? 300 : 400)));
+    ledger.merge(window(0, (n) => (n === 0 ? 300 : 400)), READ);
     const before = ledger.totalWh;
     // The reset plug knows only today, counted from zero again.
-    const restart = ledger.merge([entry(0, 20, 19)]);
+    const restart = ledger.merge([entry(0, 20, 19)], READ);
     expect(restart.restarted).toEqual({ date: date(0), keptWh: 300, wh: 20 });
     expect(ledger.totalWh).toBe(before + 20);
     // The same figure again adds nothing; growth on the new counter adds only the growth.
-    expect(ledger.merge([entry(0, 20, 19)]).changed).toBe(false);
-    ledger.merge([entry(0, 70, 20)]);
+    expect(ledger.merge([entry(0, 20, 19)], READ).changed).toBe(false);
+    ledger.merge([entry(0, 70, 20)], READ);
     expect(ledger.dayWh(date(0))).toBe(370);
     expect(ledger.totalWh).toBe(before + 70);
     // Its next day starts normally.
     clock.ms = at(1);
-    ledger.merge([entry(0, 90), entry(1, 10)]);
+    ledger.merge([entry(0, 90), entry(1, 10)], READ);
     expect(ledger.totalWh).toBe(before + 90 + 10);
   });
 
   it('keeps what it counted when a replaced plug brings another history for the same days', () => {
     const clock = { ms: at(0, 18) };
     const ledger = ledgerAt(clock);
-    ledger.merge(window(0, () => 400));
+    ledger.merge(window(0, () => 400), READ);
     const before = ledger.totalWh;
     // Another plug under the same identity: its past days differ, some higher, some lower, and one we never had.
     const other = [entry(-35, 999), entry(-20, 999), entry(-10, 50), entry(-1, 380), entry(0, 30, 19)];
-    ledger.merge(other);
+    ledger.merge(other, READ);
     expect(ledger.dayWh(date(-35))).toBeUndefined();
     expect(ledger.dayWh(date(-20))).toBe(400);
     expect(ledger.dayWh(date(-10))).toBe(400);
@@ -114,10 +117,11 @@ describe('energy ledger', () => {
   it('fills ten days of Homebridge downtime from the plug window, reporting nothing missing', () => {
     const clock = { ms: at(0) };
     const ledger = ledgerAt(clock);
-    const whOf = (n: number): number => 300 + n;
-    ledger.merge(window(0, whOf));
+    // Days that go up and down, as a meter that resets at midnight shows them.
+    const whOf = (n: number): number => 300 + (((n * 37) % 50) + 50) % 50;
+    ledger.merge(window(0, whOf), READ);
     clock.ms = at(10);
-    const report = ledger.merge(window(10, whOf));
+    const report = ledger.merge(window(10, whOf), READ);
     expect(report.missing).toBeUndefined();
     let expected = 0;
     for (let n = -29; n <= 10; n++) expected += whOf(n);
@@ -127,30 +131,30 @@ describe('energy ledger', () => {
   it('reports a gap longer than the plug remembers once, as missing, and invents nothing for it', () => {
     const clock = { ms: at(0) };
     const ledger = ledgerAt(clock);
-    ledger.merge(window(0, () => 100));
+    ledger.merge(window(0, () => 100), READ);
     clock.ms = at(40);
-    const report = ledger.merge(window(40, () => 200));
+    const report = ledger.merge(window(40, () => 200), READ);
     // The window reaches back to day 11; days 1–10 are gone.
     expect(report.missing).toEqual({ from: date(1), to: date(10), days: 10 });
     expect(ledger.totalWh).toBe(30 * 100 + 30 * 200);
-    expect(ledger.merge(window(40, () => 200)).missing).toBeUndefined();
+    expect(ledger.merge(window(40, () => 200), READ).missing).toBeUndefined();
     clock.ms = at(41);
-    expect(ledger.merge(window(41, () => 200)).missing).toBeUndefined();
+    expect(ledger.merge(window(41, () => 200), READ).missing).toBeUndefined();
   });
 
   it('starts the total from the reset instant, with today\'s Wh at that moment as the offset', () => {
     const clock = { ms: at(0, 10) };
     const ledger = ledgerAt(clock);
-    ledger.merge([entry(-1, 400), entry(0, 120, 10)]);
+    ledger.merge([entry(-1, 400), entry(0, 120, 10)], READ);
     const lifetime = ledger.lifetimeWh;
     ledger.resetAt(1_715_767_200);
     expect(ledger.totalWh).toBe(0);
     expect(ledger.resetTime).toBe(1_715_767_200);
     expect(ledger.reset).toEqual({ time: 1_715_767_200, day: date(0), offsetWh: 120 });
-    ledger.merge([entry(-1, 400), entry(0, 200, 16)]);
+    ledger.merge([entry(-1, 400), entry(0, 200, 16)], READ);
     expect(ledger.totalWh).toBe(80);
     clock.ms = at(1);
-    ledger.merge([entry(0, 230), entry(1, 50)]);
+    ledger.merge([entry(0, 230), entry(1, 50)], READ);
     expect(ledger.totalWh).toBe(110 + 50);
     // The lifetime ignores the reset.
     expect(ledger.lifetimeWh).toBe(lifetime - 120 + 230 + 50);
@@ -159,21 +163,21 @@ describe('energy ledger', () => {
   it("counts energy used since the last reading into the reset offset, so it does not reappear after the reset", () => {
     const clock = { ms: at(0, 10) };
     const ledger = ledgerAt(clock);
-    ledger.merge([entry(0, 120, 10)]);
-    ledger.resetAt(1_715_767_200, 7.5);
-    ledger.merge([entry(0, 126, 11)]);
+    ledger.merge([entry(0, 120, 10)], READ);
+    ledger.resetAt(1_715_767_200, undefined, 7.5);
+    ledger.merge([entry(0, 126, 11)], READ);
     expect(ledger.totalWh).toBe(0);
-    ledger.merge([entry(0, 130, 12)]);
+    ledger.merge([entry(0, 130, 12)], READ);
     expect(ledger.totalWh).toBeCloseTo(2.5, 9);
   });
 
   it('survives a save and load with every figure intact', () => {
     const clock = { ms: at(0, 10) };
     const ledger = ledgerAt(clock);
-    ledger.merge(window(0, (n) => 100 + n * n));
-    ledger.merge([entry(0, 5, 11)]);
+    ledger.merge(window(0, (n) => 100 + n * n), READ);
+    ledger.merge([entry(0, 5, 11)], READ);
     ledger.resetAt(1_715_767_200);
-    ledger.merge([entry(0, 9, 12)]);
+    ledger.merge([entry(0, 9, 12)], READ);
     const json = JSON.parse(JSON.stringify(ledger)) as unknown;
     const copy = EnergyLedger.fromJSON(json, () => clock.ms);
     expect(copy.totalWh).toBe(ledger.totalWh);
@@ -195,7 +199,7 @@ describe('energy ledger', () => {
     let sinceReset = 0;
     for (let n = 0; n < 200; n++) {
       clock.ms = at(n);
-      ledger.merge([entry(n - 1, 100 + (n - 1)), entry(n, 100 + n)]);
+      ledger.merge([entry(n - 1, 100 + (n - 1)), entry(n, 100 + n)], READ);
       if (n === 20) ledger.resetAt(Math.floor(at(20) / 1000));
     }
     for (let n = -1; n < 200; n++) {
@@ -208,18 +212,19 @@ describe('energy ledger', () => {
     expect(EnergyLedger.fromJSON(JSON.parse(JSON.stringify(ledger))).totalWh).toBe(sinceReset);
   });
 
-  it('books estimated energy on the local day and marks the ledger as estimated', () => {
+  it("books estimated energy on the plug's day it is given and marks the ledger as estimated", () => {
     const clock = { ms: at(0) };
     const ledger = ledgerAt(clock);
-    ledger.addEstimate(at(0, 10), 1.25);
-    ledger.addEstimate(at(0, 11), 2.5);
-    ledger.addEstimate(at(1, 11), 4);
-    ledger.addEstimate(at(1, 12), -3);
+    ledger.addEstimate(date(0), 1.25);
+    ledger.addEstimate(date(0), 2.5);
+    ledger.addEstimate(date(1), 4);
+    ledger.addEstimate(date(1), -3);
+    ledger.addEstimate('not a date', 5);
     expect(ledger.estimated).toBe(true);
-    expect(ledger.dayWh(localDate(at(0, 10)))).toBeCloseTo(3.75, 9);
+    expect(ledger.dayWh(date(0))).toBeCloseTo(3.75, 9);
     expect(ledger.totalWh).toBeCloseTo(7.75, 9);
-    ledger.resetAt(Math.floor(at(1, 12) / 1000));
-    ledger.addEstimate(at(1, 13), 1);
+    ledger.resetAt(Math.floor(at(1, 12) / 1000), date(1));
+    ledger.addEstimate(date(1), 1);
     expect(ledger.totalWh).toBeCloseTo(1, 9);
     expect(EnergyLedger.fromJSON(JSON.parse(JSON.stringify(ledger))).estimated).toBe(true);
   });
@@ -253,7 +258,7 @@ describe('energy ledger', () => {
           }
           // The firmware's ring is not sorted.
           readings.sort((a, b) => (a.wh % 7) - (b.wh % 7));
-          ledger.merge(readings);
+          ledger.merge(readings, READ);
           expect(ledger.totalWh).toBeGreaterThanOrEqual(previous);
           previous = ledger.totalWh;
         }
