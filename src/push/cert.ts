@@ -1,7 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { readJson, writeJsonAtomic } from '../storage/json-file';
+import { rename } from 'node:fs/promises';
+import { createJsonExclusive } from '../claims';
+import { readJson } from '../storage/json-file';
 
 /**
  * The embedded broker's TLS certificate: made on first start, kept in `<storage>/meross-lan/push-tls.json` (0600,
@@ -37,7 +39,16 @@ export async function loadOrCreateCert(dir: string, log: CertLogger, now: () => 
     why = error instanceof Error ? error.message : String(error);
   }
   const material = await generate(now());
-  await writeJsonAtomic(path, { version: 1, ...material });
+  // Written once, never overwritten: several blocks (child bridges, each with its own broker port) share the file,
+  // and one that starts at the same time must not replace the certificate another's plugs already see. An unusable
+  // file is moved aside first; if another process wrote a new one in the meantime, that one is used.
+  if (why) await rename(path, `${path}.replaced`).catch(() => undefined);
+  if (!createJsonExclusive(path, { version: 1, ...material })) {
+    const theirs = check(await readJson(path).catch(() => undefined), now());
+    if (typeof theirs !== 'string') return theirs;
+    log.warn(`Local push: ${path} is in use by another process and unusable (${theirs}); this broker uses a certificate of its own until restarted.`);
+    return material;
+  }
   log.info(`Local push: ${why ? `replaced the broker certificate (${why})` : 'made a TLS certificate for the broker'}, kept in ${path}.`);
   return material;
 }

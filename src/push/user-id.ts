@@ -1,14 +1,14 @@
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
+import { createJsonExclusive } from '../claims';
 import { readCloudCache } from '../cloud/cache';
 import { JsonDocument } from '../storage/json-document';
-import { writeJsonAtomic } from '../storage/json-file';
 import { parseUserId } from './protocol';
 
 /**
  * The userId in the plugs' MQTT password (`<userId>_md5(MAC+key)`, protocol.md §4.2) and in the Config.Key that
  * `meross-lan pair` sends. Paired plugs keep the number they were given, so once chosen it must not change under
- * them: it is written to `<storage>/meross-lan/push.json` on first use and read from there ever after.
+ * them: it is written to `<storage>/meross-lan/push.json` on first use (once, exclusively) and read from there ever after.
  */
 export const PUSH_FILE = 'push.json';
 
@@ -34,6 +34,11 @@ export async function resolveUserId(dir: string, configured: string | undefined,
     // An unreadable cloud.json is the cloud module's to report; here it only means "no account".
   }
   const userId = cloud ?? String(randomInt(100_000, 1_000_000_000));
-  await writeJsonAtomic(path, { version: 1, userId });
+  // Written once and never overwritten: with several blocks (child bridges) starting together, the first one's
+  // number is everyone's, and the others read it instead of writing their own.
+  if (!createJsonExclusive(path, { version: 1, userId })) {
+    const theirs = await JsonDocument.read(path, (raw) => parseUserId((raw as { userId?: unknown } | null)?.userId), log);
+    if (theirs !== undefined) return { userId: theirs, source: 'stored' };
+  }
   return { userId, source: cloud ? 'cloud' : 'generated' };
 }
