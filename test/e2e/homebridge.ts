@@ -13,8 +13,13 @@ export const ROOT = resolve(__dirname, '..', '..');
 
 export type HomebridgeVersion = 'v2' | 'v1';
 
+/** Which Node runs Homebridge 2: the `node` (22) or `node24` dev dependency. Homebridge 1 always runs on the system Node. */
+export type NodeLine = '22' | '24';
+
 export interface HomebridgeOptions {
   version?: HomebridgeVersion;
+  /** Homebridge 2 only: run it on Node 22 (default) or Node 24. */
+  node?: NodeLine;
   /** The MerossLan platform block (without "platform"). */
   platform?: Record<string, unknown>;
   /**
@@ -41,9 +46,9 @@ export interface HomebridgeOptions {
   nodeArgs?: string[];
 }
 
-/** Node 22+ for Homebridge 2 (the node@22 package), the system Node (20) for Homebridge 1. */
-export function nodeFor(version: HomebridgeVersion): string {
-  if (version === 'v2') return join(ROOT, 'node_modules', 'node', 'bin', 'node');
+/** Node 22+ for Homebridge 2 (the node@22 package, or node@24 as `node24`), the system Node (20) for Homebridge 1. */
+export function nodeFor(version: HomebridgeVersion, node: NodeLine = '22'): string {
+  if (version === 'v2') return join(ROOT, 'node_modules', node === '24' ? 'node24' : 'node', 'bin', 'node');
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir.includes('node_modules')) continue;
     const candidate = join(dir, 'node');
@@ -165,7 +170,7 @@ export class Homebridge {
     const args = [...(options.nodeArgs ?? []), homebridgeBin(version), '-U', storageDir, '-P', pluginDir(), '--strict-plugin-resolution'];
     if (options.echo) args.push('-C'); // colour only for a person watching
     if (options.debug !== false) args.push('-D');
-    const child = spawn(nodeFor(version), args, {
+    const child = spawn(nodeFor(version, options.node), args, {
       cwd: storageDir,
       env: { ...process.env, ...options.env, FORCE_COLOR: '0', NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -30,6 +30,7 @@ export function outletSuite(version: HomebridgeVersion, expectedNodeMajor: numbe
       ]);
       hb = await Homebridge.start({
         version,
+        ...(version === 'v2' && expectedNodeMajor === 24 ? { node: '24' as const } : {}),
         platform: {
           pollInterval: POLL_S,
           energyPollInterval: 2,
