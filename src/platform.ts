@@ -7,6 +7,7 @@ import type {
   PlatformConfig,
 } from 'homebridge' with { 'resolution-mode': 'import' };
 import { networkInterfaces } from 'node:os';
+import { Claims, type ClaimOwner } from './claims';
 import { CloudAccount, resolveCloudUrl, type CloudState } from './cloud';
 import { parseConfig, type DeviceConfig, type MerossLanConfig } from './config';
 import { LanDiscovery, Locator, probeLabel, UNPLACED_HOST, UnplacedClient, type Found, type Locatable, type LostReason } from './discovery';
@@ -77,6 +78,14 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
   private launched = false;
   private readonly cacheWrites = { register: new Set<Accessory>(), update: new Set<Accessory>() };
   private cacheWriteTimer: NodeJS.Timeout | undefined;
+  /**
+   * Which plugs (by uuid) and which broker port this block runs, claimed across processes: several MerossLan blocks,
+   * each maybe a child bridge, share `<storage>/meross-lan/` (README "Many plugs"). Made on first use, so a block
+   * with nothing to run writes nothing.
+   */
+  private claims: Claims | undefined;
+  /** Plug uuids another block runs, each reported once. */
+  private readonly refused = new Set<string>();
 
   constructor(
     private readonly log: Logging,
@@ -143,6 +152,17 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
   /** Local MQTT push, when configured: every plug created from here on is served by it (README "Local push (MQTT)"). */
   private startPush(config: MerossLanConfig): void {
     if (!config.push.enabled) return;
+    if (!config.push.broker) {
+      // One embedded broker per port: another block (another child bridge) may already run it.
+      const owner = this.claim(`broker-${config.push.port}`);
+      if (owner) {
+        this.log.warn(
+          `Local push: port ${config.push.port} is already served by the MerossLan block "${owner.block}" (process ${owner.pid}); ` +
+            'the plugs of this block are polled over HTTP (give each block its own "push.port" to use push in both).',
+        );
+        return;
+      }
+    }
     this.push = new PushHub({ config: config.push, dir: this.storageDir, log: this.log });
     void this.push.start();
   }
@@ -160,6 +180,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
     const claimed = new Set<string>();
     for (const device of this.planDevices(config)) {
       const known = device.uuid ?? this.uuidFromCacheByHost(device.host);
+      if (known && !this.claimPlug(known, device.name ?? this.cached.get(this.accessoryUuid(known))?.displayName)) continue;
       let accessory = known ? this.cached.get(this.accessoryUuid(known)) : undefined;
       const plug = this.createPlug(config, device, known, accessory);
       if (!accessory && known) {
@@ -206,7 +227,8 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
       timeoutMs: config.timeoutMs,
       outletInUseWatts: config.outletInUseWatts,
       restored: accessory?.context.values,
-      storageDir: this.storageDir,
+      // Without a uuid the plug is not claimed yet: it must not touch a ledger another block may own (adopt).
+      storageDir: uuid ? this.storageDir : undefined,
       log: this.log,
     });
     if (!device.key) this.log.warn(`${name}: no key set (neither for the plug nor the platform); most plugs need one.`);
@@ -223,9 +245,16 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
     if (this.claimFromCloudOrScan(uuid, plug, device)) return;
     if (this.adapters.has(uuid)) {
       this.log.warn(`${plug.name}: this plug (${info.uuid}) is listed twice in the config; ignoring the second entry.`);
-      plug.stop();
+      void plug.stop();
       return;
     }
+    if (!this.claimPlug(info.uuid, plug.name)) {
+      this.drop(plug);
+      this.pruneIfSettled(new Set(this.adapters.keys()));
+      return;
+    }
+    // Claimed: its ledger is this block's now. Set before the plug's poll goes on to load it (synchronously after 'info').
+    plug.options.storageDir = this.storageDir;
     const accessory = this.cached.get(uuid);
     if (!accessory) {
       this.register(plug, device, `${info.model.toUpperCase()} ${info.mac.replace(/:/g, '').slice(-4).toUpperCase()}`);
@@ -315,7 +344,8 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
     if (stale.length === 0) return;
     for (const accessory of stale) {
       this.cached.delete(accessory.UUID);
-      this.log.info(`${accessory.displayName}: removed (no longer in the config).`);
+      // A plug another block runs was reported as such already.
+      if (!this.refused.has(accessory.context.plugUuid ?? '')) this.log.info(`${accessory.displayName}: removed (no longer in the config).`);
     }
     this.api.unregisterPlatformAccessories(PLUGIN_NAME, PLATFORM_NAME, stale);
   }
@@ -415,6 +445,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
         continue;
       }
       if (this.plugs.some((p) => p.uuid === d.uuid)) continue;
+      if (!this.claimPlug(d.uuid, d.name)) continue;
       const accessory = this.cached.get(accessoryUuid);
       const entry: PlugEntry = { uuid: d.uuid, name: d.name, key: state?.key ?? config.key, host: accessory?.context.host, origin: 'cloud' };
       const plug = this.createPlug(config, entry, d.uuid, accessory);
@@ -447,10 +478,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
     if (!accessory?.context.origin) return false;
     const running = this.plugs.find((p) => p !== plug && p.uuid === plug.uuid);
     if (!running) return false;
-    void plug.stop();
-    this.plugs.splice(this.plugs.indexOf(plug), 1);
-    const target = this.locatables.get(plug);
-    if (target) this.locator.untrack(target);
+    this.drop(plug);
     if (device.host && running.client.label !== device.host) running.moveTo(device.host);
     if (device.name) {
       this.userNamed.add(running.uuid ?? '');
@@ -531,6 +559,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
       const key = f.keyOk && f.keyIndex !== undefined ? keys[f.keyIndex] : undefined;
       const keySource = key === undefined ? undefined : key === config.key ? 'platform' : key === this.cloudState?.key ? 'cloud' : undefined;
       if (config.discovery.enabled && key !== undefined && keySource) {
+        if (!this.claimPlug(f.uuid, this.cached.get(this.accessoryUuid(f.uuid))?.displayName ?? `${(f.model ?? 'Meross').toUpperCase()} ${f.uuid.slice(-4).toUpperCase()}`)) continue;
         const entry: PlugEntry = { uuid: f.uuid, host: at, key, origin: 'discovery', keySource };
         const accessory = this.cached.get(this.accessoryUuid(f.uuid));
         const plug = this.createPlug(config, entry, f.uuid, accessory);
@@ -552,6 +581,48 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
     }
   }
 
+  /**
+   * Takes `key` for this block across processes; undefined when it is ours, else who has it. Storage that cannot be
+   * written (read-only folder) is no reason to run nothing: then this block runs it, as with a single block.
+   */
+  private claim(key: string): ClaimOwner | undefined {
+    this.claims ??= new Claims({ dir: this.storageDir, block: this.config?.name ?? PLATFORM_NAME });
+    try {
+      const result = this.claims.claim(key);
+      return result.ok ? undefined : result.owner;
+    } catch (error) {
+      this.log.debug(`Could not record which block runs ${key}: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  }
+
+  /** True when this block may run the plug; otherwise says once which block runs it. */
+  private claimPlug(uuid: string, name: string | undefined): boolean {
+    const owner = this.claim(`plug-${uuid}`);
+    if (!owner) {
+      this.refused.delete(uuid);
+      return true;
+    }
+    if (!this.refused.has(uuid)) {
+      this.refused.add(uuid);
+      this.log.warn(
+        `${name ?? 'Meross plug'} (${uuid}): already run by the MerossLan block "${owner.block}" (process ${owner.pid}); ` +
+          'not run by this block. List each plug in one block only.',
+      );
+    }
+    return false;
+  }
+
+  /** Stops a plug model this block will not run after all, and forgets it. */
+  private drop(plug: Plug): void {
+    void plug.stop();
+    const index = this.plugs.indexOf(plug);
+    if (index >= 0) this.plugs.splice(index, 1);
+    const target = this.locatables.get(plug);
+    if (target) this.locator.untrack(target);
+    this.locatables.delete(plug);
+  }
+
   private warnLimit(): void {
     if (this.warnedLimit) return;
     this.warnedLimit = true;
@@ -568,11 +639,16 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
       clearTimeout(this.cacheWriteTimer);
       this.flushCacheWrites();
     }
-    // Adapters keep accessory.context.values current, and Homebridge writes the cache after this event.
-    for (const plug of this.plugs) plug.stop();
-    void this.push?.stop();
-    // Energy ledgers and histories save asynchronously; Homebridge waits for pending I/O (up to 5 s) before exiting.
-    for (const adapter of this.adapters.values()) void adapter.stop();
+    // Adapters keep accessory.context.values current, and Homebridge writes the cache after this event. Energy
+    // ledgers and histories save asynchronously; Homebridge waits for pending I/O (2.x; 1.x up to 5 s) before exiting.
+    const closing: Promise<unknown>[] = [...this.plugs.map((p) => p.stop()), ...[...this.adapters.values()].map((a) => a.stop())];
+    if (this.push) closing.push(this.push.stop());
+    // The claims go last, once this block's files are written: the next owner of a plug starts from its last save.
+    // Cut short (Homebridge 1.x exits after 5 s), they stay behind as stale claims, which the next start takes over.
+    void Promise.allSettled(closing).then(() => {
+      this.claims?.releaseAll();
+      this.log.debug(`Stopped: ${this.plugs.length} plug${this.plugs.length === 1 ? '' : 's'} saved${this.push ? ', local push closed' : ''}.`);
+    });
   }
 }
 
