@@ -12,6 +12,8 @@
 
   /** The MerossLan platform block being edited. */
   let block = { platform: PLATFORM, name: 'Meross' };
+  /** Further MerossLan blocks (child bridges, README "Many plugs"): edited in JSON only, kept as they are on save. */
+  let others = [];
   /** The signed-in account: { email, key, devices }; from this visit or remembered by the server. */
   let account = null;
   /** Subnets a scan would use without any input (discovery.subnets, MEROSS_LAN_SUBNETS or this host's networks). */
@@ -153,7 +155,7 @@
   function push() {
     block = buildBlock();
     const snapshot = block;
-    pushing = pushing.then(() => hb.updatePluginConfig([snapshot])).catch((e) => show('save-message', 'error', messageOf(e)));
+    pushing = pushing.then(() => hb.updatePluginConfig([snapshot, ...others])).catch((e) => show('save-message', 'error', messageOf(e)));
     return pushing;
   }
 
@@ -434,7 +436,7 @@
     await busy('save', async () => {
       try {
         await push();
-        await hb.updatePluginConfig([block]);
+        await hb.updatePluginConfig([block, ...others]);
         await hb.savePluginConfig();
         const n = block.devices.length;
         const keyless = [...rows.values()].filter((r) => r.selected && r.keyOk === false).map(label);
@@ -472,6 +474,7 @@
     for (const id of ['subnets', 'port']) $(id).addEventListener('change', () => void push());
     // The schema form's edits (including removals) arrive here.
     hb.addEventListener('configChanged', (event) => {
+      if (Array.isArray(event.data)) others = event.data.slice(1);
       loadConfig(Array.isArray(event.data) ? event.data[0] : undefined);
       fillFields();
       render();
@@ -479,6 +482,7 @@
 
     const [configs, state] = await Promise.all([hb.getPluginConfig(), hb.request('/state')]);
     defaultSubnets = state.subnets;
+    others = configs.slice(1);
     loadConfig(configs[0]);
     if (state.account) applyAccount(state.account);
     fillFields();
