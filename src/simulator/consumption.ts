@@ -6,48 +6,86 @@ const RING_SIZE = 30;
 const TODAY_SLOT = 17;
 
 /**
- * Days are UTC days here although the plug reports `Europe/London`: the real firmware books by device-local
- * day, but using UTC keeps the simulator deterministic whatever TZ the test machine runs in.
+ * What the firmware does with its daily counter at its midnight (protocol.md §3.7; meross_lan #181, #264, #420):
+ * - `reset`: the new day starts at 0 and appears once a whole Wh has accrued (the traces' firmwares);
+ * - `carry-once`: at the next midnight the new day starts at yesterday's final figure, then it resets again;
+ * - `cumulative`: every new day starts at yesterday's final figure: the counter never resets.
  */
-export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+export type MidnightMode = 'reset' | 'carry-once' | 'cumulative';
+
+/** The plug's booking offset east of UTC (seconds) at a UTC instant (seconds): its `timeRule`, or 0 for UTC days. */
+export type OffsetAt = (utcS: number) => number;
+
+/** `YYYY-MM-DD` of `ms` at the plug's booking offset. */
+export function plugDay(ms: number, offsetAt: OffsetAt): string {
+  return new Date(ms + offsetAt(Math.floor(ms / 1000)) * 1000).toISOString().slice(0, 10);
 }
 
-function dayStart(ms: number): number {
-  return Math.floor(ms / DAY_MS) * DAY_MS;
+/** The first plug-local midnight after `ms` (UTC ms). */
+function nextMidnight(ms: number, offsetAt: OffsetAt): number {
+  const local = ms + offsetAt(Math.floor(ms / 1000)) * 1000;
+  const localNext = Math.floor(local / DAY_MS) * DAY_MS + DAY_MS;
+  let guess = localNext - offsetAt(Math.floor(ms / 1000)) * 1000;
+  // Across a DST change the offset at midnight is not the one now.
+  guess = localNext - offsetAt(Math.floor(guess / 1000)) * 1000;
+  return guess > ms ? guess : guess + DAY_MS;
 }
 
 /**
- * Daily Wh counters kept like the firmware's ring buffer: a fixed 30-slot array where a new day overwrites
- * the oldest slot right after the latest one, so the array is not sorted (protocol.md §3.7).
+ * Daily Wh counters kept like the firmware's ring buffer: a fixed 30-slot array where a new day overwrites the oldest
+ * slot right after the latest one, so the array is not sorted (protocol.md §3.7). Days are the plug's own, at the
+ * offset it books by; `midnight` says what its counter does when a day ends.
  */
 export class EnergyMeter {
   entries: ConsumptionEntry[];
+  midnight: MidnightMode;
   private lastMs: number;
   /** Fractions of a Wh not yet booked, per day: the firmware only stores whole Wh. */
   private carryWh = 0;
   private carryDay = '';
 
-  constructor(nowMs: number, typicalDailyWh: number) {
+  constructor(
+    nowMs: number,
+    typicalDailyWh: number,
+    private readonly offsetAt: OffsetAt = () => 0,
+    midnight: MidnightMode = 'reset',
+  ) {
     this.lastMs = nowMs;
-    this.entries = initialRing(nowMs, typicalDailyWh);
+    this.midnight = midnight;
+    this.entries = initialRing(nowMs, typicalDailyWh, offsetAt, midnight === 'cumulative');
   }
 
-  /** Books the energy used between the previous call and `nowMs` at a constant `watts`. */
+  /** The plug-local day of `ms`. */
+  dayOf(ms: number): string {
+    return plugDay(ms, this.offsetAt);
+  }
+
+  /** Books the energy used between the previous call and `nowMs` at a constant `watts`, day by plug-local day. */
   advance(nowMs: number, watts: number): void {
-    if (nowMs <= this.lastMs || watts <= 0) {
-      this.lastMs = nowMs;
-      return;
-    }
     let from = this.lastMs;
     while (from < nowMs) {
-      const dayEnd = dayStart(from) + DAY_MS;
+      const dayEnd = nextMidnight(from, this.offsetAt);
       const to = Math.min(nowMs, dayEnd);
       const timeS = Math.floor((to === dayEnd ? to - 1000 : to) / 1000);
-      this.book(utcDay(from), (watts * (to - from)) / 3_600_000, timeS);
+      if (watts > 0) this.book(this.dayOf(from), (watts * (to - from)) / 3_600_000, timeS);
+      if (to === dayEnd) this.newDay(this.dayOf(dayEnd), Math.floor(dayEnd / 1000));
       from = to;
     }
-    this.lastMs = nowMs;
+    this.lastMs = Math.max(this.lastMs, nowMs);
+  }
+
+  /** The plug's clock jumped to `nowMs` with nothing used meanwhile (a fast-forward): only midnights happen. */
+  jump(nowMs: number): void {
+    this.advance(nowMs, 0);
+  }
+
+  /** A plug-local midnight passed: a counter that does not reset starts the new day at yesterday's figure. */
+  private newDay(day: string, timeS: number): void {
+    if (this.midnight === 'reset') return;
+    const latest = this.latestEntry();
+    if (this.midnight === 'carry-once') this.midnight = 'reset';
+    if (!latest || latest.date >= day) return;
+    this.insertNewest({ date: day, time: timeS, value: latest.value });
   }
 
   private book(day: string, wh: number, timeS: number): void {
@@ -69,6 +107,12 @@ export class EnergyMeter {
     this.carryWh -= whole;
   }
 
+  private latestEntry(): ConsumptionEntry | undefined {
+    let latest: ConsumptionEntry | undefined;
+    for (const e of this.entries) if (!latest || e.date > latest.date) latest = e;
+    return latest;
+  }
+
   private insertNewest(entry: ConsumptionEntry): void {
     let latest = -1;
     this.entries.forEach((e, i) => {
@@ -79,21 +123,31 @@ export class EnergyMeter {
   }
 }
 
-function initialRing(nowMs: number, typicalDailyWh: number): ConsumptionEntry[] {
-  const today = dayStart(nowMs);
-  const ring: ConsumptionEntry[] = [];
+function initialRing(nowMs: number, typicalDailyWh: number, offsetAt: OffsetAt, cumulative: boolean): ConsumptionEntry[] {
+  const slots: Array<{ daysAgo: number; entry: ConsumptionEntry }> = [];
   for (let slot = 0; slot < RING_SIZE; slot++) {
     const daysAgo = (TODAY_SLOT - slot + RING_SIZE) % RING_SIZE;
-    const start = today - daysAgo * DAY_MS;
+    const atMs = nowMs - daysAgo * DAY_MS;
+    const date = plugDay(atMs, offsetAt);
+    const dayStart = nextMidnight(atMs, offsetAt) - DAY_MS;
     if (daysAgo === 0) {
-      const fraction = (nowMs - today) / DAY_MS;
-      ring.push({ date: utcDay(start), time: Math.floor(nowMs / 1000), value: Math.floor(typicalDailyWh * fraction) });
+      const fraction = Math.min(1, Math.max(0, (nowMs - dayStart) / DAY_MS));
+      slots.push({ daysAgo, entry: { date, time: Math.floor(nowMs / 1000), value: Math.floor(typicalDailyWh * fraction) } });
     } else {
       // Real past entries were last written a minute or two before midnight, with day-to-day variation.
       const value = Math.round(typicalDailyWh * (0.8 + 0.4 * Math.random()));
-      const time = Math.floor((start + DAY_MS) / 1000) - 60 - Math.floor(Math.random() * 120);
-      ring.push({ date: utcDay(start), time, value });
+      const time = Math.floor((dayStart + DAY_MS) / 1000) - 60 - Math.floor(Math.random() * 120);
+      slots.push({ daysAgo, entry: { date, time, value } });
     }
   }
-  return ring;
+  if (cumulative) {
+    // A counter that never resets: each day shows everything since the oldest day in the window.
+    const byAge = [...slots].sort((a, b) => b.daysAgo - a.daysAgo);
+    let running = 0;
+    for (const s of byAge) {
+      running += s.entry.value;
+      s.entry.value = running;
+    }
+  }
+  return slots.map((s) => s.entry);
 }

@@ -1,5 +1,6 @@
 import { sign, type Header, type Method } from '../meross/envelope';
-import { EnergyMeter } from './consumption';
+import { buildTimeRules, parseTimeRules, ruleOffsetAt, type TimeRule } from '../meross/time';
+import { EnergyMeter, type MidnightMode } from './consumption';
 import { AP_BSSID, PROFILES, TIMEZONE, TIME_RULE_LONDON, WIFI_SIGNAL, WIFI_SSID_B64, type FirmwareProfile } from './fixtures';
 import { debugPayload, firmwarePayload, hardwarePayload } from './system';
 import type { ConsumptionEntry, Firmware, Readings, RequestRecord, ToggleEvent, ToggleSource } from './types';
@@ -33,6 +34,17 @@ export interface DeviceInit {
   maxReplyBytes: number;
   now: () => number;
   onToggle: (event: ToggleEvent) => void;
+  /** IANA zone the plug reports (default Europe/London with the 2.1.17 trace's rules); '' for none (mss310r trace). */
+  timezone?: string;
+  /** Explicit `timeRule` (overrides the one built for `timezone`), e.g. an arbitrary offset `[[0, 19800, 0]]`. */
+  timeRule?: TimeRule[];
+  /** Which days ConsumptionX books: the plug's local ones, or UTC ones whatever its zone (fw 1.1.18 trace). */
+  dayBooking?: 'local' | 'utc';
+  midnight?: MidnightMode;
+  /** The device clock minus the host's, ms. */
+  clockSkewMs?: number;
+  /** The device clock gains this many ms per second of host time (a drifting clock without NTP). */
+  clockDriftPpm?: number;
 }
 
 type Payload = Record<string, unknown>;
@@ -75,8 +87,12 @@ export class PlugDevice {
   /** Device seconds of the last relay change. */
   lmTime: number;
   dndMode = 0;
-  timezone = TIMEZONE;
-  timeRule: unknown[] = TIME_RULE_LONDON.map((r) => [...r]);
+  timezone: string;
+  private rules: TimeRule[];
+  private rawTimeRule: unknown[];
+  private skewMs: number;
+  private readonly driftPpm: number;
+  private readonly dayBooking: 'local' | 'utc';
   /** Fault switches, set by the server. */
   unsynced = false;
   impostor?: { uuid: string; mac: string };
@@ -90,11 +106,20 @@ export class PlugDevice {
   constructor(private readonly init: DeviceInit) {
     this.profile = PROFILES[init.firmware];
     this.startMs = init.now();
+    this.skewMs = init.clockSkewMs ?? 0;
+    this.driftPpm = init.clockDriftPpm ?? 0;
+    this.timezone = init.timezone ?? TIMEZONE;
+    this.rawTimeRule =
+      init.timeRule ?? (init.timezone === undefined ? TIME_RULE_LONDON.map((r) => [...r]) : init.timezone ? buildTimeRules(init.timezone, Math.floor(this.deviceMs() / 1000), 3) : []);
+    this.rules = parseTimeRules(this.rawTimeRule);
+    // The fw 1.1.18 trace books UTC days although its zone is Europe/Dublin (its entries end at 23:5x UTC).
+    this.dayBooking = init.dayBooking ?? (init.firmware === 1 ? 'utc' : 'local');
     this.relayOn = init.on;
     this.configured = { ...init.readings };
-    this.lmTime = Math.floor(this.startMs / 1000) - 3 * 3600;
+    this.lmTime = Math.floor(this.deviceMs() / 1000) - 3 * 3600;
     // Six hours a day at the configured load gives day values in the range of the traces (300–600 Wh).
-    this.meter = new EnergyMeter(this.startMs, Math.max(1, init.readings.watts * 6));
+    const offsetAt = (utcS: number): number => (this.dayBooking === 'utc' ? 0 : ruleOffsetAt(this.rules, utcS));
+    this.meter = new EnergyMeter(this.deviceMs(), Math.max(1, init.readings.watts * 6), offsetAt, init.midnight ?? 'reset');
     const all = this.buildHandlers();
     this.handlers = Object.fromEntries(Object.entries(all).filter(([ns]) => ns in this.profile.ability));
   }
@@ -116,11 +141,41 @@ export class PlugDevice {
     this.init.key = key;
   }
 
+  /** The device clock in ms: the host's plus its skew and drift. */
+  deviceMs(): number {
+    const now = this.init.now();
+    return now + this.skewMs + ((now - this.startMs) * this.driftPpm) / 1e6;
+  }
+
   /** The device clock in seconds: wall time once synced, uptime-like before. */
   seconds(): number {
-    const now = this.init.now();
-    if (this.unsynced) return UNSYNCED_UPTIME_S + Math.floor((now - this.startMs) / 1000);
-    return Math.floor(now / 1000);
+    if (this.unsynced) return UNSYNCED_UPTIME_S + Math.floor((this.init.now() - this.startMs) / 1000);
+    return Math.floor(this.deviceMs() / 1000);
+  }
+
+  get clockSkewMs(): number {
+    return this.skewMs;
+  }
+
+  /**
+   * Moves the device clock to `skewMs` off the host's. Forward, the meter books nothing for the skipped time (as if
+   * the load were off) but every midnight in it happens, so a test crosses the plug's midnight in an instant.
+   */
+  setClockSkew(skewMs: number): void {
+    this.accrue();
+    this.skewMs = skewMs;
+    this.meter.jump(this.deviceMs());
+  }
+
+  get timeRule(): unknown[] {
+    return this.rawTimeRule;
+  }
+
+  setTimeZone(timezone: string, timeRule: unknown[]): void {
+    this.accrue();
+    this.timezone = timezone;
+    this.rawTimeRule = timeRule;
+    this.rules = parseTimeRules(timeRule);
   }
 
   /** What Electricity reports now, in SI units. */
@@ -152,7 +207,7 @@ export class PlugDevice {
 
   /** Energy is integrated lazily, at the configured load while on, whenever something reads or changes it. */
   private accrue(): void {
-    this.meter.advance(this.init.now(), this.relayOn ? this.configured.watts : 0);
+    this.meter.advance(this.deviceMs(), this.relayOn ? this.configured.watts : 0);
   }
 
   /**
@@ -222,7 +277,7 @@ export class PlugDevice {
       payloadVersion: 1,
       from: `/appliance/${this.uuid}/publish`,
       timestamp,
-      timestampMs: this.init.now() % 1000,
+      timestampMs: Math.floor(this.deviceMs()) % 1000,
       sign: sign(messageId, this.init.key, timestamp),
     };
     // The 2.1.17 trace shows inner Multiple headers without `uuid`; only the outer one carries it.
@@ -320,8 +375,7 @@ export class PlugDevice {
         get: () => ({ time: this.timePayload() }),
         set: (p) => {
           if (!isObject(p.time)) return undefined;
-          if (typeof p.time.timezone === 'string') this.timezone = p.time.timezone;
-          if (Array.isArray(p.time.timeRule)) this.timeRule = p.time.timeRule;
+          this.setTimeZone(typeof p.time.timezone === 'string' ? p.time.timezone : this.timezone, Array.isArray(p.time.timeRule) ? p.time.timeRule : this.rawTimeRule);
           return {};
         },
       },

@@ -4,6 +4,7 @@ import { PlugDevice, type Outcome } from './device';
 import { RequestReader, response, responseHead, type ReadResult } from './http';
 import { formatAddress, isLoopback, macFromUuid, randomKey, randomMac, uuidForMac } from './identity';
 import { SetupMode, SimulatedMqtt, splitHostPort, type MqttState } from './mqtt';
+import type { MidnightMode } from './consumption';
 import type { ConsumptionEntry, Fault, Firmware, MqttSettings, Readings, RequestRecord, SimulatorOptions, ToggleEvent } from './types';
 
 export interface SimulatedPlugEvents {
@@ -74,6 +75,12 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
       readings: { watts: options.watts ?? 60.5, volts: options.volts ?? 230.1, amps: options.amps ?? 0.27 },
       maxReplyBytes: options.maxReplyBytes ?? 1850,
       now: options.now ?? Date.now,
+      timezone: options.timezone,
+      timeRule: options.timeRule,
+      dayBooking: options.dayBooking,
+      midnight: options.midnight,
+      clockSkewMs: options.clockSkewMs,
+      clockDriftPpm: options.clockDriftPpm,
       onToggle: (event) => {
         this.emit('toggle', event);
         this.mqtt?.pushRelay(event.on, this.device.lmTime);
@@ -165,6 +172,46 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
   set consumption(entries: ConsumptionEntry[]) {
     this.device.consumption();
     this.device.meter.entries = entries;
+  }
+
+  /** What the daily counter does at the plug's next midnights (consumption.ts). */
+  get midnight(): MidnightMode {
+    return this.device.meter.midnight;
+  }
+
+  set midnight(mode: MidnightMode) {
+    this.device.consumption();
+    this.device.meter.midnight = mode;
+  }
+
+  /** The plug's clock, Unix ms. */
+  get clock(): number {
+    return this.device.deviceMs();
+  }
+
+  /** The plug's local day now, as its ConsumptionX books it. */
+  get today(): string {
+    return this.device.meter.dayOf(this.device.deviceMs());
+  }
+
+  /** The time zone the plug reports. */
+  get timezone(): string {
+    return this.device.timezone;
+  }
+
+  /** The plug's clock minus the host's, ms. */
+  get clockSkewMs(): number {
+    return this.device.clockSkewMs;
+  }
+
+  /** Sets the plug's clock `skewMs` off the host's; forward, nothing is used in the skipped time but midnights pass. */
+  setClockSkew(skewMs: number): void {
+    this.device.setClockSkew(skewMs);
+  }
+
+  /** Moves the plug's clock forward by `ms` (see setClockSkew): a test crosses the plug's midnight in an instant. */
+  fastForward(ms: number): void {
+    this.device.setClockSkew(this.device.clockSkewMs + ms);
   }
 
   get fault(): Fault | null {

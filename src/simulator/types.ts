@@ -1,3 +1,5 @@
+import type { MidnightMode } from './consumption';
+
 export type Firmware = 1 | 2;
 
 export type Fault =
@@ -55,6 +57,24 @@ export interface SimulatorOptions {
   mqtt?: MqttSettings;
   /** Start in setup (pairing) mode: no sign check, waiting for Appliance.Config.Key and Config.Wifi. */
   setup?: boolean;
+  /**
+   * The plug's time zone (IANA), reported in System.All with `timeRule`s built for it; days are booked there.
+   * Default Europe/London with the 2.1.17 trace's rules; '' for none (the mss310r 2.1.4 trace), which books UTC days.
+   */
+  timezone?: string;
+  /** An explicit `timeRule` list, e.g. `[[0, 19800, 0]]` for a fixed offset; overrides the one built for `timezone`. */
+  timeRule?: Array<[number, number, 0 | 1]>;
+  /**
+   * Which days ConsumptionX books. Default: fw 2 its local days, fw 1 UTC days whatever its zone (the fw 1.1.18
+   * trace: Europe/Dublin at UTC+1, every day's last entry at 23:5x UTC).
+   */
+  dayBooking?: 'local' | 'utc';
+  /** What the daily counter does at the plug's midnight (default `reset`); see consumption.ts. */
+  midnight?: MidnightMode;
+  /** The plug's clock minus the host's, ms (default 0). */
+  clockSkewMs?: number;
+  /** A drifting clock: it gains this many µs per second of host time (ppm; negative loses). */
+  clockDriftPpm?: number;
 }
 
 export interface MqttSettings {
