@@ -4,7 +4,7 @@
  * polling over HTTP), a plug listed in both blocks runs in one and is refused in the other with one line naming the
  * plug and the block that runs it, and on SIGTERM every process is gone with its claims released.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedPlug } from '../../src/simulator';
@@ -20,6 +20,8 @@ describe('several MerossLan blocks as child bridges (Homebridge 2.4)', () => {
   let shared: SimulatedPlug;
   let hb: Homebridge;
   let brokerPort = 0;
+  /** The block that runs the shared plug (the first to claim it). */
+  let runsIn = '';
 
   beforeAll(async () => {
     [upstairs, downstairs, shared] = await Promise.all([SimulatedPlug.start({ on: true }), SimulatedPlug.start({ on: false }), SimulatedPlug.start({ on: true })]);
@@ -71,7 +73,8 @@ describe('several MerossLan blocks as child bridges (Homebridge 2.4)', () => {
     await new Promise((r) => setTimeout(r, (POLL_S + 1) * 1000));
     const refusals = hb.logs.filter((l) => l.includes(`(${shared.uuid}): already run by`));
     expect(refusals).toHaveLength(1);
-    const [, refusedIn, runsIn] = refusals[0].match(/\[(\w+)\] .*block "(\w+)"/) ?? [];
+    const [, refusedIn, owner] = refusals[0].match(/\[(\w+)\] .*block "(\w+)"/) ?? [];
+    runsIn = owner;
     expect(new Set([refusedIn, runsIn])).toEqual(new Set(['Upstairs', 'Downstairs']));
     expect(hb.logs.filter((l) => /Shared plug: added to HomeKit/.test(l))).toHaveLength(1);
     expect(hb.logs.some((l) => l.includes(`[${runsIn}] Shared plug: added to HomeKit`))).toBe(true);
@@ -79,9 +82,26 @@ describe('several MerossLan blocks as child bridges (Homebridge 2.4)', () => {
     expect(hb.logs.filter((l) => l.includes(`[${refusedIn}] Shared plug`) && /added to HomeKit|back online|connected|removed/.test(l))).toEqual([]);
   });
 
+  it('a child bridge killed outright is restarted by Homebridge and takes its own plugs back (stale claims)', async () => {
+    const claimFile = join(hb.storageDir, 'meross-lan', 'claims', `plug-${shared.uuid}.json`);
+    const before = JSON.parse(readFileSync(claimFile, 'utf8')) as { pid: number; block: string };
+    expect(before.block).toBe(runsIn);
+    const mark = hb.logs.length;
+    process.kill(before.pid, 'SIGKILL');
+    // Homebridge restarts a child bridge that died by a signal at once; it finds its claims left by a dead process.
+    await hb.waitForLog(new RegExp(`\\[${runsIn}\\] Watching 2 Meross plugs`), 30_000, mark);
+    const polled = shared.requests.length;
+    await new Promise((r) => setTimeout(r, (POLL_S + 1) * 1000));
+    expect(shared.requests.length).toBeGreaterThan(polled);
+    expect(hb.logs.slice(mark).filter((l) => /already run by/.test(l))).toEqual([]);
+    const after = JSON.parse(readFileSync(claimFile, 'utf8')) as { pid: number; block: string };
+    expect(after.block).toBe(runsIn);
+    expect(after.pid).not.toBe(before.pid);
+  });
+
   it('logs no stack trace; on SIGTERM every process is gone within 12 s and the claims are released', async () => {
     assertCleanLogs(hb.logs);
-    expect(hb.childPids).toHaveLength(2);
+    expect(hb.childPids.length).toBeGreaterThanOrEqual(2);
     const ms = await stopTimed(hb);
     console.log(`two child bridges: SIGTERM to exit ${Math.round(ms)} ms`);
     // Each block finished its shutdown (files saved, broker closed) before its process ended.
