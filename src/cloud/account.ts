@@ -68,10 +68,12 @@ export class CloudAccount {
     let cache = this.readCache();
     const password = this.options.password;
     try {
+      // Every token tried in this refresh; one the cloud calls dead is never sent again.
       const tried = new Set<string>();
       let dead: CloudCache | undefined;
-      while (cache?.token && cache.domain && cache.key !== undefined && cache.base === this.options.baseUrl && !tried.has(cache.token)) {
-        const stored: CloudSession = { domain: cache.domain, token: cache.token, key: cache.key, userId: cache.userId ?? '', email: this.email };
+      for (;;) {
+        const stored = this.usable(cache);
+        if (!stored || tried.has(stored.token)) break;
         tried.add(stored.token);
         try {
           const devices = await this.api.devices(stored);
@@ -80,6 +82,7 @@ export class CloudAccount {
           if (!(error instanceof CloudError) || error.code !== 'TOKEN_EXPIRED') throw error;
           this.options.log.debug(`Meross cloud: the stored sign-in is no longer accepted (status ${error.apiStatus ?? '?'}).`);
           dead = cache;
+          // Re-read: another bridge sharing cloud.json may have signed in already; its token is tried next.
           cache = this.readCache();
         }
       }
@@ -91,22 +94,31 @@ export class CloudAccount {
         if (!password) return this.fallback(this.readCache() ?? cache, 'login-needed', this.loginHint('the stored sign-in has expired'));
       }
       if (!password) return this.fallback(cache, 'login-needed', this.loginHint('not signed in yet'));
-      return await this.signIn(password, dead);
+      return await this.signIn(password, tried, dead);
     } catch (error) {
       return this.fallback(this.readCache() ?? cache, ...this.describe(error, cache));
     }
   }
 
-  /** Signs in with the password, stores the token (keeping one another process stored meanwhile), lists devices. */
-  private async signIn(password: string, dead: CloudCache | undefined): Promise<CloudState> {
-    const expected = this.readRaw()?.token;
+  /** The cached sign-in as a session, when it is this account's and from this cloud. */
+  private usable(cache: CloudCache | undefined): CloudSession | undefined {
+    if (!cache?.token || !cache.domain || cache.key === undefined || cache.email !== this.email || cache.base !== this.options.baseUrl) return undefined;
+    return { domain: cache.domain, token: cache.token, key: cache.key, userId: cache.userId ?? '', email: this.email };
+  }
+
+  /**
+   * Signs in with the password and stores the token, unless the file meanwhile holds a token this refresh has not
+   * tried (another bridge signed in while this one did): that one is kept and used, and ours logged out. The token
+   * the new one replaces is logged out. Then lists the devices.
+   */
+  private async signIn(password: string, tried: ReadonlySet<string>, dead: CloudCache | undefined): Promise<CloudState> {
     let session = await this.api.signIn({ email: this.options.email.trim(), password });
     let replaced: CloudCache | undefined;
     let theirs: CloudSession | undefined;
     await this.update((current) => {
-      if (current?.token && current.token !== expected && current.email === this.email && current.base === this.options.baseUrl && current.domain && current.key !== undefined) {
-        // Another bridge signed in while this one did: keep its token (it may be in use already), drop ours.
-        theirs = { domain: current.domain, token: current.token, key: current.key, userId: current.userId ?? '', email: this.email };
+      const other = this.usable(current);
+      if (other && !tried.has(other.token)) {
+        theirs = other;
         return undefined;
       }
       replaced = current;
@@ -205,15 +217,6 @@ export class CloudAccount {
     }
     // Another account's key must never sign these plugs' messages.
     return cache && cache.email === this.email ? cache : undefined;
-  }
-
-  /** The file as it is, whichever account it belongs to (undefined when missing or unreadable). */
-  private readRaw(): CloudCache | undefined {
-    try {
-      return readCloudCache(this.options.pluginDir);
-    } catch {
-      return undefined;
-    }
   }
 
   private async update(change: (current: CloudCache | undefined) => CloudCache | undefined): Promise<CloudCache | undefined> {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../storage/json-file';
 import type { CloudDevice, CloudSession } from './api';
@@ -86,11 +86,16 @@ export function cloudCacheRecord(input: CloudRecordInput): CloudCache {
 /** Changes to one folder's file, one after the other within this process. */
 const queues = new Map<string, Promise<unknown>>();
 
+/** A lock older than this is left over from a process that died holding it. */
+const STALE_LOCK_MS = 15_000;
+/** How long a change waits for another process's lock before going ahead without it (never deadlock). */
+const LOCK_WAIT_MS = 5_000;
+
 /**
  * Read-modify-write of cloud.json: `change` gets the file as it is now (undefined when missing or unreadable)
  * and returns the record to write, or undefined to leave the file alone. Changes in this process run one at a
- * time; against other processes the file is re-read immediately before the atomic replace, which keeps the window
- * in which a concurrent change could be overwritten to one write.
+ * time; across processes (child bridges, `meross-lan login`, the settings UI) the read and the atomic replace run
+ * under `cloud.json.lock`, an exclusively created file, so no process overwrites a token another one just stored.
  */
 export function updateCloudCache(
   pluginDir: string,
@@ -98,16 +103,21 @@ export function updateCloudCache(
 ): Promise<CloudCache | undefined> {
   const key = cloudCachePath(pluginDir);
   const run = async (): Promise<CloudCache | undefined> => {
-    let current: CloudCache | undefined;
+    const unlock = await lock(`${key}.lock`);
     try {
-      current = readCloudCache(pluginDir);
-    } catch {
-      current = undefined;
+      let current: CloudCache | undefined;
+      try {
+        current = readCloudCache(pluginDir);
+      } catch {
+        current = undefined;
+      }
+      const next = change(current);
+      if (next === undefined) return current;
+      await writeCloudCache(pluginDir, next);
+      return next;
+    } finally {
+      await unlock();
     }
-    const next = change(current);
-    if (next === undefined) return current;
-    await writeCloudCache(pluginDir, next);
-    return next;
   };
   const previous = queues.get(key) ?? Promise.resolve();
   const result = previous.then(run, run);
@@ -117,6 +127,32 @@ export function updateCloudCache(
     if (queues.get(key) === settled) queues.delete(key);
   });
   return result;
+}
+
+async function lock(path: string): Promise<() => Promise<void>> {
+  const dir = join(path, '..');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => unlink(path).catch(() => undefined);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const since = await stat(path).then(
+      (s) => s.mtimeMs,
+      () => undefined,
+    );
+    if (since !== undefined && Date.now() - since > STALE_LOCK_MS) {
+      await unlink(path).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() > deadline) return () => Promise.resolve();
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 /** Removes cloud.json; true when there was one. */
