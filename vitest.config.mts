@@ -24,8 +24,8 @@ export default defineConfig({
     maxWorkers: 2,
     pool: 'forks',
     projects: [
-      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'], env: { TZ: process.env.TZ ?? 'UTC' } } },
-      ...HOST_ZONES.map((zone) => ({ extends: true, test: { name: `host ${zone}`, include: ENERGY_TESTS, env: { TZ: zone } } })),
+      { extends: true as const, test: { name: 'default', include: ['test/**/*.test.ts'], env: { TZ: process.env.TZ ?? 'UTC' } } },
+      ...HOST_ZONES.map((zone) => ({ extends: true as const, test: { name: `host ${zone}`, include: ENERGY_TESTS, env: { TZ: zone } } })),
     ],
   },
 });

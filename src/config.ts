@@ -3,6 +3,7 @@ import { isEmailAddress } from './cloud/email';
 import { checkCloudUrl } from './cloud/url';
 import { parseSubnet } from './discovery/subnets';
 import { parseHost } from './meross/host';
+import { isTimeZone } from './meross/time';
 import { parseUserId } from './push/protocol';
 
 /** Validated platform config; every field has a clean value. */
@@ -11,6 +12,8 @@ export interface DeviceConfig {
   key: string;
   name?: string;
   uuid?: string;
+  /** IANA time zone to give the plug (Appliance.System.Time); undefined: the plug's zone is never changed. */
+  timezone?: string;
 }
 
 export interface MerossLanConfig {
@@ -156,6 +159,13 @@ export function parseConfig(raw: Raw): { config: MerossLanConfig; problems: stri
     if (d.name !== undefined) {
       if (typeof d.name === 'string' && d.name.trim()) device.name = d.name.trim();
       else problems.push(`"${where}.name" must be a non-empty text; using the plug's own name.`);
+    }
+    if (d.timezone !== undefined && d.timezone !== '') {
+      if (typeof d.timezone === 'string' && isTimeZone(d.timezone.trim())) device.timezone = d.timezone.trim();
+      else {
+        const shown = typeof d.timezone === 'string' ? `"${d.timezone.slice(0, 40)}"` : typeof d.timezone;
+        problems.push(`"${where}.timezone" (${shown}) is not a time zone name such as "Europe/Berlin"; the plug's own time zone is left as it is.`);
+      }
     }
     const hostId = device.host?.toLowerCase();
     if ((hostId && seenHosts.has(hostId)) || (device.uuid && seenUuids.has(device.uuid))) {

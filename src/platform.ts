@@ -226,6 +226,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
       energyPollIntervalMs: config.energyPollIntervalMs,
       timeoutMs: config.timeoutMs,
       outletInUseWatts: config.outletInUseWatts,
+      timezone: device.timezone,
       restored: accessory?.context.values,
       // Without a uuid the plug is not claimed yet: it must not touch a ledger another block may own (adopt).
       storageDir: uuid ? this.storageDir : undefined,

@@ -136,7 +136,8 @@ describe('parseCli', () => {
   });
 
   it('parses simulate', () => {
-    expect(parseCli(['simulate'], {})).toEqual({ kind: 'simulate', count: 1, firmware: 2, lfOnly: false, host: '127.0.0.1', port: 0 });
+    const defaults = { midnight: 'reset', clockSkewMs: 0, timezone: undefined };
+    expect(parseCli(['simulate'], {})).toEqual({ kind: 'simulate', count: 1, firmware: 2, lfOnly: false, host: '127.0.0.1', port: 0, ...defaults });
     expect(parseCli(['simulate', '--count', '3', '--firmware', '1', '--lf-only', '--host', '::1', '--port', '9000'], {})).toEqual({
       kind: 'simulate',
       count: 3,
@@ -144,7 +145,15 @@ describe('parseCli', () => {
       lfOnly: true,
       host: '::1',
       port: 9000,
+      ...defaults,
     });
+    expect(parseCli(['simulate', '--timezone', '', '--midnight', 'cumulative', '--clock-skew=-90.5'], {})).toMatchObject({
+      timezone: '',
+      midnight: 'cumulative',
+      clockSkewMs: -90_500,
+    });
+    expect(() => parseCli(['simulate', '--midnight', 'sometimes'], {})).toThrow(/--midnight must be reset, carry-once or cumulative/);
+    expect(() => parseCli(['simulate', '--timezone', 'Nowhere/Land'], {})).toThrow(/is not a time zone name/);
   });
 
   it('answers help and version before anything else', () => {
@@ -281,6 +290,23 @@ describe('the built CLI', () => {
     expect(bare).toMatchObject({ code: 0, stdout: help.stdout });
     const version = await run(['--version']);
     expect(version).toMatchObject({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
+  });
+
+  it('time shows a zoneless plug counting UTC days, sets --timezone on it, and refuses a zone that does not exist', async () => {
+    const plug = await startPlug({ firmware: 2, timezone: '', clockSkewMs: 90_000 });
+    const shown = await run(['time', '--host', `127.0.0.1:${plug.port}`, '--key', plug.key]);
+    expect(shown.stderr).toBe('');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/time zone {2}none \(the plug counts UTC days\), UTC\+00:00 now/);
+    expect(shown.stdout).toMatch(/clock {6}\S+ \((89|90|91) s ahead of this computer\)/);
+    const set = await run(['time', '--host', `127.0.0.1:${plug.port}`, '--key', plug.key, '--timezone', 'Asia/Kolkata', '--json']);
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ timezone: 'Asia/Kolkata', utcOffsetSeconds: 19_800, changedFrom: '' });
+    expect(plug.timezone).toBe('Asia/Kolkata');
+    const bad = await run(['time', '--host', `127.0.0.1:${plug.port}`, '--key', plug.key, '--timezone', 'Mars/Olympus']);
+    expect(bad.code).toBe(2);
+    expect(lines(bad.stderr)).toEqual(['meross-lan: --timezone "Mars/Olympus" is not a time zone name such as Europe/Berlin (see meross-lan --help)']);
+    expect(plug.timezone).toBe('Asia/Kolkata');
   });
 
   it('rejects an unknown flag with exit 2 and one line on stderr', async () => {

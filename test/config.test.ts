@@ -48,6 +48,21 @@ describe('config validation', () => {
     }
   });
 
+  it("takes a plug's IANA time zone and names a wrong one without dropping the plug", () => {
+    const { config, problems } = parseConfig({
+      devices: [
+        { host: 'a.lan', timezone: ' Asia/Kolkata ' },
+        { host: 'b.lan', timezone: 'Mars/Olympus' },
+        { host: 'c.lan', timezone: 3 },
+        { host: 'd.lan', timezone: '' },
+      ],
+    });
+    expect(config.devices.map((d) => d.timezone)).toEqual(['Asia/Kolkata', undefined, undefined, undefined]);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/"devices\[1\]\.timezone" \("Mars\/Olympus"\) is not a time zone name such as "Europe\/Berlin"; the plug's own time zone is left as it is\./);
+    expect(problems[1]).toMatch(/"devices\[2\]\.timezone" \(number\)/);
+  });
+
   it('rejects a duplicate uuid', () => {
     const { config, problems } = parseConfig({ devices: [{ host: 'a.lan', uuid: UUID }, { host: 'b.lan', uuid: UUID }] });
     expect(config.devices).toHaveLength(1);

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { parseHost } from '../meross';
+import { isTimeZone, parseHost } from '../meross';
+import type { MidnightMode } from '../simulator';
 
 /** Bad command line: reported as one line on stderr with exit status 2. */
 export class UsageError extends Error {}
@@ -20,7 +21,19 @@ export type CliCommand =
   | { kind: 'info'; plug: PlugTarget; json: boolean }
   | { kind: 'switch'; action: SwitchAction; plug: PlugTarget; json: boolean }
   | { kind: 'watch'; plug: PlugTarget; json: boolean; intervalMs: number }
-  | { kind: 'simulate'; count: number; firmware: 1 | 2; lfOnly: boolean; host: string; port: number };
+  | { kind: 'time'; plug: PlugTarget; json: boolean; timezone?: string }
+  | {
+      kind: 'simulate';
+      count: number;
+      firmware: 1 | 2;
+      lfOnly: boolean;
+      host: string;
+      port: number;
+      /** Undefined: the simulator's default (Europe/London); '' for none. */
+      timezone?: string;
+      midnight: MidnightMode;
+      clockSkewMs: number;
+    };
 
 export const DEFAULT_TIMEOUT_S = 5;
 export const DEFAULT_INTERVAL_S = 2;
@@ -40,6 +53,9 @@ const OPTIONS = {
   firmware: { type: 'string' },
   'lf-only': { type: 'boolean' },
   port: { type: 'string' },
+  timezone: { type: 'string' },
+  midnight: { type: 'string' },
+  'clock-skew': { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -51,7 +67,8 @@ const ALLOWED: Record<string, readonly OptionName[]> = {
   off: PLUG_OPTIONS,
   toggle: PLUG_OPTIONS,
   watch: [...PLUG_OPTIONS, 'interval'],
-  simulate: ['count', 'firmware', 'lf-only', 'host', 'port'],
+  time: [...PLUG_OPTIONS, 'timezone'],
+  simulate: ['count', 'firmware', 'lf-only', 'host', 'port', 'timezone', 'midnight', 'clock-skew'],
 };
 
 // login, logout, discover and pair parse their own options (src/cli/login.ts, logout.ts, discover.ts, pair.ts).
@@ -67,6 +84,8 @@ Commands:
   off        switch the relay off
   toggle     flip the relay (reads the current state first)
   watch      print power, voltage and current every few seconds until Ctrl-C
+  time       show the plug's clock, time zone and when its energy day begins;
+             with --timezone ZONE, set the plug's time zone (e.g. Europe/Berlin)
   simulate   run simulated plugs on this machine for testing, until Ctrl-C
   discover   find Meross plugs on the local network (meross-lan discover --help)
   login      sign in to a Meross account once, for the plugs' key and names
@@ -76,7 +95,7 @@ Commands:
   pair       set up a factory-reset plug for local push, without the Meross app
              (meross-lan pair --help)
 
-Plug options (info, on, off, toggle, watch):
+Plug options (info, on, off, toggle, watch, time):
   --host HOST[:PORT]  the plug's address (port 80 unless given)
   --key KEY           the plug's device key; instead you can set the environment
                       variable MEROSS_KEY, which keeps the key out of your shell
@@ -84,6 +103,8 @@ Plug options (info, on, off, toggle, watch):
   --timeout S         seconds to wait for each reply (default ${DEFAULT_TIMEOUT_S})
   --json              machine-readable output: one JSON object per line
   --interval S        watch only: seconds between readings (default ${DEFAULT_INTERVAL_S}, min ${MIN_INTERVAL_S})
+  --timezone ZONE     time only: tell the plug to count its days in ZONE (an IANA
+                      name such as Europe/Berlin); without it nothing is changed
 
 Simulator options (simulate):
   --count N           how many plugs (default 1, max ${MAX_SIMULATED_PLUGS})
@@ -92,6 +113,12 @@ Simulator options (simulate):
   --lf-only           end HTTP header lines with a bare LF, like some firmwares
   --host HOST         loopback address to listen on (default 127.0.0.1)
   --port P            first port: plugs get P, P+1, ... (default 0: any free port)
+  --timezone ZONE     the plugs' time zone (default Europe/London; "" for none:
+                      UTC days, like a plug never given a zone)
+  --midnight MODE     reset (default) | carry-once | cumulative: what the daily
+                      energy counter does at the plug's midnight (some firmware
+                      does not reset it)
+  --clock-skew S      the plugs' clocks run S seconds ahead (negative: behind)
   Prints one JSON line per plug: {"host","port","uuid","key","firmware"}.
   The keys are the simulator's own, made up at start.
 
@@ -140,12 +167,23 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       if (values.firmware !== '1' && values.firmware !== '2') throw new UsageError('--firmware must be 1 or 2');
       firmware = values.firmware === '1' ? 1 : 2;
     }
-    return { kind: 'simulate', count, firmware, lfOnly: values['lf-only'] ?? false, host, port };
+    const timezone = values.timezone;
+    if (timezone !== undefined && timezone !== '' && !isTimeZone(timezone)) throw new UsageError(`--timezone "${printable(timezone)}" is not a time zone name such as Europe/Berlin`);
+    const midnight = values.midnight ?? 'reset';
+    if (midnight !== 'reset' && midnight !== 'carry-once' && midnight !== 'cumulative') throw new UsageError('--midnight must be reset, carry-once or cumulative');
+    const skew = values['clock-skew'] === undefined ? 0 : Number(values['clock-skew']);
+    if (!Number.isFinite(skew) || Math.abs(skew) > 7 * 86_400) throw new UsageError('--clock-skew must be a number of seconds within a week');
+    return { kind: 'simulate', count, firmware, lfOnly: values['lf-only'] ?? false, host, port, timezone, midnight, clockSkewMs: Math.round(skew * 1000) };
   }
 
   const plug = plugTarget(values, env);
   const json = values.json ?? false;
   if (command === 'info') return { kind: 'info', plug, json };
+  if (command === 'time') {
+    const timezone = values.timezone;
+    if (timezone !== undefined && !isTimeZone(timezone)) throw new UsageError(`--timezone "${printable(timezone)}" is not a time zone name such as Europe/Berlin`);
+    return { kind: 'time', plug, json, timezone };
+  }
   if (command === 'watch') {
     const interval = values.interval === undefined ? DEFAULT_INTERVAL_S : seconds(values.interval, '--interval', MIN_INTERVAL_S, 3600);
     return { kind: 'watch', plug, json, intervalMs: Math.round(interval * 1000) };

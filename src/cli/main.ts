@@ -8,6 +8,7 @@ import { discover } from './discover';
 import { login, type PromptInput } from './login';
 import { logout } from './logout';
 import { pair } from './pair';
+import { formatTime, plugTime } from './time';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -65,6 +66,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       case 'watch':
         await watch(command.plug, command.intervalMs, command.json, io, signal);
         return EXIT_OK;
+      case 'time': {
+        const report = await interruptible(plugTime(client(command.plug), command.timezone, () => (io.now ?? (() => new Date()))().getTime()), signal);
+        io.stdout(command.json ? `${JSON.stringify(report)}\n` : formatTime(report));
+        return EXIT_OK;
+      }
       case 'simulate':
         await simulate(command, io, signal);
         return EXIT_OK;
@@ -140,7 +146,17 @@ async function simulate(command: Extract<CliCommand, { kind: 'simulate' }>, io: 
     for (let i = 0; i < command.count && !signal.aborted; i++) {
       const port = command.port === 0 ? 0 : command.port + i;
       try {
-        plugs.push(await SimulatedPlug.start({ firmware: command.firmware, lfOnly: command.lfOnly, host: command.host, port }));
+        plugs.push(
+          await SimulatedPlug.start({
+            firmware: command.firmware,
+            lfOnly: command.lfOnly,
+            host: command.host,
+            port,
+            timezone: command.timezone,
+            midnight: command.midnight,
+            clockSkewMs: command.clockSkewMs,
+          }),
+        );
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         throw new Error(`cannot start simulated plug ${i + 1} on ${command.host} port ${port === 0 ? '(any)' : port}: ${reason}`);

@@ -80,6 +80,11 @@ export class PlugCalendar {
     return dateAtOffset(s, this.offsetFor(this.bookingChoice, s));
   }
 
+  /** The UTC offset (seconds east) the plug books by at host time `hostMs`. */
+  utcOffsetAt(hostMs: number): number {
+    return this.offsetFor(this.bookingChoice, this.deviceSeconds(hostMs));
+  }
+
   /** Host ms of the plug-local midnight that began the day holding `hostMs`. */
   midnightBefore(hostMs: number): number {
     const s = this.deviceSeconds(hostMs);

@@ -67,6 +67,7 @@ describe('config.schema.json', () => {
         'devices[].host',
         'devices[].key',
         'devices[].uuid',
+        'devices[].timezone',
         'pollInterval',
         'energyPollInterval',
         'timeout',
