@@ -291,6 +291,8 @@ export function verificationSuite(version: HomebridgeVersion): void {
           await hb.waitForLog(/Desk lamp: connected over local MQTT/, 15_000);
           await hb.waitForLog(/Fan: connected over local MQTT/, 15_000);
           if (first) {
+            // A press on the plug: an Eve history entry, pending when SIGTERM comes.
+            sims[0].press();
             // Long enough for an energy read of every plug (energyPollInterval 2 s): the ledgers have something to save.
             await new Promise((r) => setTimeout(r, 3000));
           }
@@ -299,6 +301,8 @@ export function verificationSuite(version: HomebridgeVersion): void {
           for (const uuid of uuids) {
             expect(files.has(`meross-lan/energy-${uuid}.json`), `ledger of ${uuid}`).toBe(true);
           }
+          // Written by the shutdown flush: the press's history entry would otherwise wait up to 30 s to be saved.
+          expect(files.has(`meross-lan/history-${sims[0].uuid}.json`), 'Eve history of the pressed plug').toBe(true);
           expect(files.has('meross-lan/push-tls.json')).toBe(true);
           expect(files.has('meross-lan/cloud.json')).toBe(true);
         },
@@ -318,7 +322,7 @@ export function verificationSuite(version: HomebridgeVersion): void {
                 platform: 'MerossLan',
                 name: 'Meross',
                 pollInterval: 1,
-                timeout: 3,
+                timeout: 1,
                 cloud: { email: 'other@example.com', password: 'owner-password' },
                 push: { enabled: true, port: brokerPort, bind: '127.0.0.1', userId: USER_ID },
                 devices: [
