@@ -48,22 +48,27 @@ function validator(): Ajv {
   return new Ajv({ strict: false, allErrors: true });
 }
 
-/** The README's ```json blocks, whole configs and `"key": {…}` fragments alike, as MerossLan platform blocks. */
+/**
+ * The README's ```json blocks as MerossLan platform blocks: whole configs as they are, `"key": {…}` fragments
+ * (a setting to add to your block) merged into the README's first whole block.
+ */
 function readmePlatformBlocks(): Array<{ at: number; block: Record<string, unknown> }> {
-  const blocks: Array<{ at: number; block: Record<string, unknown> }> = [];
+  const whole: Array<{ at: number; block: Record<string, unknown> }> = [];
+  const fragments: Array<{ at: number; fragment: Record<string, unknown> }> = [];
   for (const match of readme.matchAll(/```json\n([\s\S]*?)```/g)) {
     const text = match[1].replace(/^ {1,4}/gm, '').trim();
     const at = readme.slice(0, match.index).split('\n').length + 1;
     const value = JSON.parse(text.startsWith('"') ? `{${text}}` : text) as Record<string, unknown>;
     if (Array.isArray(value.platforms)) {
-      for (const p of value.platforms as Array<Record<string, unknown>>) if (p.platform === PLATFORM_NAME) blocks.push({ at, block: p });
+      for (const p of value.platforms as Array<Record<string, unknown>>) if (p.platform === PLATFORM_NAME) whole.push({ at, block: p });
     } else if (value.platform !== undefined) {
-      if (value.platform === PLATFORM_NAME) blocks.push({ at, block: value });
+      if (value.platform === PLATFORM_NAME) whole.push({ at, block: value });
     } else {
-      blocks.push({ at, block: { platform: PLATFORM_NAME, ...value } });
+      fragments.push({ at, fragment: value });
     }
   }
-  return blocks;
+  const base = whole[0]?.block ?? { platform: PLATFORM_NAME, name: 'Meross' };
+  return [...whole, ...fragments.map(({ at, fragment }) => ({ at, block: { ...base, ...fragment } }))];
 }
 
 describe('config.schema.json', () => {
@@ -73,7 +78,7 @@ describe('config.schema.json', () => {
     expect(configSchema.pluginType).toBe('platform');
     expect(configSchema.schema.type).toBe('object');
     expect(Object.keys(configSchema.schema.properties?.name ?? {}).length).toBeGreaterThan(0);
-    // The checks' most common failure: `"required": true` on a field instead of a `required` array.
+    // The checks' most common failure: `"required": true` on a field instead of a `required` array (ajv 8 refuses it).
     const booleanRequired = (node: unknown): boolean =>
       typeof node === 'object' && node !== null && (typeof (node as { required?: unknown }).required === 'boolean' || Object.values(node).some(booleanRequired));
     expect(booleanRequired(configSchema.schema)).toBe(false);
@@ -91,8 +96,9 @@ describe('config.schema.json', () => {
 
   it('rejects what it should (the validator really runs): a wrong type and a bad poll interval', () => {
     const validate = validator().compile(configSchema.schema);
-    expect(validate({ platform: PLATFORM_NAME, devices: 'not a list' })).toBe(false);
-    expect(validate({ platform: PLATFORM_NAME, pollInterval: 'often' })).toBe(false);
+    expect(validate({ platform: PLATFORM_NAME, name: 'Meross' })).toBe(true);
+    expect(validate({ platform: PLATFORM_NAME, name: 'Meross', devices: 'not a list' })).toBe(false);
+    expect(validate({ platform: PLATFORM_NAME, name: 'Meross', pollInterval: 'often' })).toBe(false);
   });
 
   it('has a pluginAlias equal to the platform name the plugin registers (stub API, as the checks call it)', () => {
