@@ -48,8 +48,7 @@ export interface DayEvidence {
   sinceMidnightMs?: number;
 }
 
-/** A whole plug-local day is at most 25 hours long (the day clocks go back). */
-const LONGEST_DAY_MS = 25 * 3_600_000;
+
 
 /** A new day whose first figure carried energy the plug cannot have used that day: the part not counted. */
 export interface CarryOver {
@@ -264,20 +263,27 @@ export class EnergyLedger {
       if (yesterdayWh !== undefined && yesterdayWh > allowed) this.learn('resets', report);
       return;
     }
-    const hours = isToday ? evidence.sinceMidnightMs : LONGEST_DAY_MS;
-    const bound = evidence.maxWatts === undefined || hours === undefined ? undefined : (evidence.maxWatts * hours) / 3_600_000 + METER_STEP_WH;
+    // The readings cannot tell (Homebridge or the plug was away across midnight): what happened in the gap is unknown,
+    // so power seen outside it bounds only today, and only when nothing else is known.
+    const bound =
+      isToday && evidence.maxWatts !== undefined && evidence.sinceMidnightMs !== undefined
+        ? (evidence.maxWatts * evidence.sinceMidnightMs) / 3_600_000 + METER_STEP_WH
+        : undefined;
     if (yesterdayWh === undefined || yesterdayWh === 0) {
-      if (bound !== undefined && wh > bound) carried(wh - bound, 'assumed');
+      if (bound !== undefined && wh > bound && this.behaviour !== 'resets') carried(wh - bound, 'assumed');
       return;
     }
     // Below yesterday's final figure: the counter cannot have carried it, so it started again.
     if (wh < yesterdayWh) return;
-    if (this.behaviour === 'resets' && (bound === undefined || wh <= bound)) {
+    // More than the power seen allows since midnight: carried, even on a plug that usually resets (some carry only now
+    // and then, meross_lan #264).
+    if (bound !== undefined && wh > bound) return carried(Math.max(yesterdayWh, wh - bound), 'assumed');
+    if (this.behaviour === 'resets') {
       report.trustedReset = { date, wh };
       return;
     }
     // Cannot tell: leaving a carried figure out loses at most this day's first hours; counting it twice is worse.
-    carried(Math.max(yesterdayWh, bound !== undefined ? wh - bound : 0), 'assumed');
+    carried(yesterdayWh, 'assumed');
   }
 
   private learn(behaviour: MidnightBehaviour, report: MergeReport): void {

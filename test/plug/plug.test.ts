@@ -185,13 +185,18 @@ describe('Plug model', () => {
   });
 
   it('counts the total from an Eve reset', async () => {
-    // Off, so the simulated meter only moves when the test says so; every poll reads the meter.
-    const { sim, plug } = await setup({ firmware: 2, on: false }, { energyPollIntervalMs: 0 });
+    // Off, so the simulated meter only moves when the test says so; every poll reads the meter. A fixed noon clock:
+    // the 250 Wh below land on a day already being counted, never on the first reading of a new plug day, whose
+    // figure the plugin rightly judges against the power (0 W here).
+    const clock = { ms: Date.UTC(2026, 5, 10, 12) };
+    const now = (): number => clock.ms;
+    const { sim, plug } = await setup({ firmware: 2, on: false, now }, { energyPollIntervalMs: 0, now });
     await plug.pollNow();
     const lifetime = plug.snapshot.lifetimeKWh;
     expect(plug.snapshot.totalKWh).toBeGreaterThan(0);
     await plug.resetTotal(1_800_000_000);
     expect(plug.snapshot).toMatchObject({ totalKWh: 0, resetTime: 1_800_000_000 });
+    clock.ms += 60_000;
     const today = sim.consumption.reduce((a, b) => (b.date > a.date ? b : a));
     sim.consumption = sim.consumption.map((d) => (d === today ? { ...d, value: d.value + 250 } : d));
     await plug.pollNow();
