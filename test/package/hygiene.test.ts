@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { satisfies } from 'semver';
 import { describe, expect, it } from 'vitest';
+import { isEmailAddress } from '../../src/cloud/email';
 import { PLATFORM_NAME } from '../../src/settings';
 
 const ROOT = join(__dirname, '..', '..');
@@ -43,9 +44,12 @@ const configSchema = read<ConfigSchema>('config.schema.json');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const installed = (name: string): string => read<{ version: string }>(`node_modules/${name}/package.json`).version;
 
-/** What the checks do: ajv 8, strict off (the form keywords of config-ui-x are not JSON Schema), all errors. */
+/**
+ * What the checks do: ajv 8, strict off (the form keywords of config-ui-x are not JSON Schema), all errors. The
+ * schema's one `format` (email) is checked as the plugin checks it, instead of being ignored with a warning.
+ */
 function validator(): Ajv {
-  return new Ajv({ strict: false, allErrors: true });
+  return new Ajv({ strict: false, allErrors: true }).addFormat('email', (text: string) => isEmailAddress(text));
 }
 
 /**
@@ -99,6 +103,7 @@ describe('config.schema.json', () => {
     expect(validate({ platform: PLATFORM_NAME, name: 'Meross' })).toBe(true);
     expect(validate({ platform: PLATFORM_NAME, name: 'Meross', devices: 'not a list' })).toBe(false);
     expect(validate({ platform: PLATFORM_NAME, name: 'Meross', pollInterval: 'often' })).toBe(false);
+    expect(validate({ platform: PLATFORM_NAME, name: 'Meross', cloud: { email: 'not an address' } })).toBe(false);
   });
 
   it('has a pluginAlias equal to the platform name the plugin registers (stub API, as the checks call it)', () => {
