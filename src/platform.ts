@@ -617,6 +617,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
   /** Stops a plug model this block will not run after all, and forgets it. */
   private drop(plug: Plug): void {
     void plug.stop();
+    this.push?.remove(plug);
     const index = this.plugs.indexOf(plug);
     if (index >= 0) this.plugs.splice(index, 1);
     const target = this.locatables.get(plug);

@@ -144,6 +144,19 @@ export class PushHub {
     plug.attachPush(link);
   }
 
+  /**
+   * Stops serving a plug the platform will not run after all (another block runs it, or it duplicates a running
+   * entry): its MAC no longer logs in here, and nothing is sent to it.
+   */
+  remove(plug: Plug): void {
+    for (const [uuid, link] of this.links) {
+      if (link.plug !== plug) continue;
+      this.links.delete(uuid);
+      link.session = false;
+      this.lost(link, 'it is not run by this block');
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     await this.starting;

@@ -178,6 +178,18 @@ describe('local push hub with the embedded broker', () => {
     expect(log.text()).toMatch(/user name is not a MAC address/);
   });
 
+  it('lets a removed plug (run by another block) no longer log in', async () => {
+    const id = identity();
+    const plug = new Plug({ host: '127.0.0.1:9', key: id.key, uuid: id.uuid, name: 'Elsewhere', pollIntervalMs: 60_000, energyPollIntervalMs: 60_000, timeoutMs: 500, outletInUseWatts: 2, log: logger() });
+    hub.add(plug);
+    const password = devicePassword(id.mac, id.key, USER_ID);
+    await login(id.mac, password);
+    hub.remove(plug);
+    const error = (await login(id.mac, password).catch((e: unknown) => e)) as ErrorWithReasonCode;
+    expect(error.code).toBe(4);
+    expect(log.text()).toContain(`no configured plug has the MAC address ${id.mac}`);
+  });
+
   it("keeps a plug to its own topics: no listening to another plug's requests, no speaking for it", async () => {
     const me = registered();
     const other = registered();
