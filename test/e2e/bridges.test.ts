@@ -22,6 +22,7 @@ describe('several MerossLan blocks as child bridges (Homebridge 2.4)', () => {
   let brokerPort = 0;
   /** The block that runs the shared plug (the first to claim it). */
   let runsIn = '';
+  let platforms: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
     [upstairs, downstairs, shared] = await Promise.all([SimulatedPlug.start({ on: true }), SimulatedPlug.start({ on: false }), SimulatedPlug.start({ on: true })]);
@@ -40,10 +41,8 @@ describe('several MerossLan blocks as child bridges (Homebridge 2.4)', () => {
       ],
       _bridge: { username: mac, port: await freePort() },
     });
-    hb = await Homebridge.start({
-      platforms: [await block('Upstairs', '0E:42:52:49:44:01', upstairs), await block('Downstairs', '0E:42:52:49:44:02', downstairs)],
-      echo: process.env.E2E_ECHO === '1',
-    });
+    platforms = [await block('Upstairs', '0E:42:52:49:44:01', upstairs), await block('Downstairs', '0E:42:52:49:44:02', downstairs)];
+    hb = await Homebridge.start({ platforms, echo: process.env.E2E_ECHO === '1' });
     await hb.waitForLog(/\[Upstairs\] Watching 2 Meross plugs/, 20_000);
     await hb.waitForLog(/\[Downstairs\] Watching \d Meross plugs/, 20_000);
   });
@@ -108,5 +107,19 @@ describe('several MerossLan blocks as child bridges (Homebridge 2.4)', () => {
     expect(hb.logs.filter((l) => /\[(Upstairs|Downstairs)\] Stopped: \d plugs? saved/.test(l))).toHaveLength(2);
     const claims = join(hb.storageDir, 'meross-lan', 'claims');
     expect(existsSync(claims) ? readdirSync(claims) : []).toEqual([]);
-  });
+
+    // An immediate restart on the same storage: the same ports, one broker, one refusal, no stale claim in the way.
+    hb = await Homebridge.start({ platforms, storageDir: hb.storageDir, port: hb.port, username: hb.username, echo: process.env.E2E_ECHO === '1' });
+    await hb.waitForLog(new RegExp(`Local push: listening on 127\\.0\\.0\\.1:${brokerPort}`), 20_000);
+    await hb.waitForLog(new RegExp(`Local push: port ${brokerPort} is already served`), 20_000);
+    await hb.waitForLog(new RegExp(`\\(${shared.uuid}\\): already run by`), 20_000);
+    for (const block of platforms) {
+      const { port } = block._bridge as { port: number };
+      await hb.waitForLog(new RegExp(`\\(${block.name as string}\\) is running on port ${port}`), 20_000);
+    }
+    expect(hb.logs.join('\n')).not.toMatch(/EADDRINUSE|could not be read|\.corrupt/);
+    assertCleanLogs(hb.logs);
+    const again = await stopTimed(hb);
+    console.log(`two child bridges after a restart: SIGTERM to exit ${Math.round(again)} ms`);
+  }, 60_000);
 });
