@@ -19,11 +19,18 @@ export function parseTimeRules(raw: unknown): TimeRule[] {
   const rules: TimeRule[] = [];
   for (const item of raw) {
     if (!Array.isArray(item) || item.length < 2) continue;
-    const [start, offset, dst] = item.map(Number);
+    const [start, offset, dst] = item.map(toNumber);
     if (!Number.isFinite(start) || !Number.isInteger(offset) || offset < MIN_OFFSET_S || offset > MAX_OFFSET_S) continue;
     rules.push([start, offset, dst === 1 ? 1 : 0]);
   }
   return rules.sort((a, b) => a[0] - b[0]);
+}
+
+/** Numbers and numeric strings only: Number() on a JSON object whose own "toString" is not a function throws. */
+function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim())) return Number(v);
+  return Number.NaN;
 }
 
 /** The offset the plug applies at `utcS`: the last rule that has started (the first one before any has). */

@@ -17,10 +17,12 @@ export const DETAILED_DAYS = 62;
 /** An unsynced plug dates its entries 1970-01-01 (protocol.md §2.4); nothing before this date is believed. */
 const EARLIEST_DATE = '2000-01-01';
 /**
- * More than one day can hold on an MSS310 (16 A at 250 V for 24 h is 96 kWh). A larger figure is a broken or
- * hostile reply; believing it would push the lifetime total to Infinity, which cannot even be saved.
+ * More than one day can hold on an MSS310 (16 A at 250 V for 24 h is 96 kWh): no day counts more. The plug's raw
+ * figure may be far larger on firmware whose counter never resets, so a raw figure is refused only beyond
+ * MAX_RAW_WH, where it could push the lifetime total towards Infinity, which cannot even be saved.
  */
 const MAX_DAY_WH = 100_000;
+const MAX_RAW_WH = 1e10;
 const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 /** The meter books whole Wh: a day's first figure may run up to 1 Wh ahead of what power × time allows. */
 export const METER_STEP_WH = 1;
@@ -103,9 +105,9 @@ interface Day {
   carried: number;
 }
 
-/** What a day adds to the total. */
+/** What a day adds to the total: never more than a plug can use in a day, whatever a reply claimed. */
 function counted(day: Day): number {
-  return Math.max(0, day.raw + day.base - day.carried);
+  return Math.min(MAX_DAY_WH, Math.max(0, day.raw + day.base - day.carried));
 }
 
 interface Folded {
@@ -339,7 +341,7 @@ export class EnergyLedger {
     const byDate = new Map<string, DailyEnergy>();
     for (const r of readings) {
       const ok =
-        DATE_RE.test(r.date) && r.date >= EARLIEST_DATE && r.date <= newest && r.date > this.folded.through && Number.isFinite(r.wh) && r.wh > 0 && r.wh <= MAX_DAY_WH;
+        DATE_RE.test(r.date) && r.date >= EARLIEST_DATE && r.date <= newest && r.date > this.folded.through && Number.isFinite(r.wh) && r.wh > 0 && r.wh <= MAX_RAW_WH;
       if (!ok) {
         report.ignored++;
         continue;

@@ -18,9 +18,8 @@ const HISTORY = { service: eve('007'), status: eve('116'), entries: eve('117'), 
 const sumKWh = (days: ConsumptionEntry[]): number => days.reduce((s, d) => s + d.value, 0) / 1000;
 const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-/** The plug's 30-day window ending today, as a freshly read ring (today's entry first, like a rotated buffer). */
-function windowEndingToday(valueOf: (daysAgo: number) => number): ConsumptionEntry[] {
-  const now = Date.now();
+/** The plug's 30-day window ending on the day of `now`, as a freshly read ring (today's entry first, like a rotated buffer). */
+function windowEndingToday(valueOf: (daysAgo: number) => number, now = Date.now()): ConsumptionEntry[] {
   return Array.from({ length: 30 }, (_, daysAgo) => ({
     date: utcDay(now - daysAgo * DAY_MS),
     time: Math.floor(now / 1000) - daysAgo * 86_400,
@@ -62,6 +61,8 @@ describe('energy you can trust (Homebridge 2)', () => {
     // The plug's clock starts 35 days behind, so "advancing it 35 days" lands on today for everyone.
     const lag = { ms: 35 * DAY_MS };
     sim = await SimulatedPlug.start({ firmware: 2, on: false, watts: 5, now: () => Date.now() - lag.ms });
+    // A window whose every day has energy: the simulator's own "today" holds 0 Wh in the first minutes after midnight.
+    sim.consumption = windowEndingToday((daysAgo) => 300 + ((daysAgo * 37) % 90), Date.now() - lag.ms);
     const oldWindow = sim.consumption.map((d) => ({ ...d }));
     const storageDir = makeTempDir('hb-energy');
     const port = await freePort();
@@ -84,13 +85,19 @@ describe('energy you can trust (Homebridge 2)', () => {
     const first = (await readOne(hap, totalId)).value as number;
     expect(Math.abs(first - sumKWh(oldWindow))).toBeLessThanOrEqual(0.001);
 
-    // 35 days later the plug has forgotten every day read so far; the total still has them.
+    // 35 days later the plug has forgotten every day read so far; the total still has them. Thirty days cannot pass
+    // while the plugin watches a plug draw 0 W (it would rightly refuse them as carried over), so the plug is away
+    // meanwhile, as it would be.
     const newWindow = windowEndingToday((daysAgo) => 200 + daysAgo);
     const grown = sumKWh(oldWindow) + sumKWh(newWindow);
     await hap.subscribeCharacteristics([totalId]);
-    let event = nextEvent(hap, totalId, (v) => Math.abs((v as number) - grown) <= 0.001, 10_000);
+    const away = hb.logs.length;
+    await sim.setFault({ type: 'offline' });
+    await hb.waitForLog(/Energy test: .*No Response/, 20_000, away);
+    let event = nextEvent(hap, totalId, (v) => Math.abs((v as number) - grown) <= 0.001, 20_000);
     lag.ms = 0;
     sim.consumption = newWindow;
+    await sim.setFault(null);
     await event;
     // Days 34 to 30 before today fell out of the plug before anyone read them: said once, not made up.
     const missing = await hb.waitForLog(/Energy test: .*\((\d+) days\) is missing from the total/);
