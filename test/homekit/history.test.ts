@@ -161,6 +161,25 @@ describe('Eve history log', () => {
     expect(history.dataEntries).toEqual([{ time: START_S + 4 * 600, deciWatts: 600 }]);
   });
 
+  it('spaces entries 10 minutes apart in real time across a daylight-saving change, whatever the host zone', () => {
+    // 2026-03-29 00:00Z to 03:00Z: London, Berlin and the rest of the EU move their clocks in this window; the test
+    // also runs with the host in Los Angeles, Kolkata and Lord Howe (vitest.config.mts).
+    const clock = { ms: Date.UTC(2026, 2, 29, 0, 0) };
+    const history = new EveHistory(() => clock.ms);
+    let wh = 500;
+    history.prime({ wh, metered: true });
+    for (let i = 0; i < 18; i++) {
+      clock.ms += HISTORY_INTERVAL_S * 1000;
+      wh += 10; // 60 W for 10 minutes
+      history.tick({ wh, metered: true });
+    }
+    const entries = transfer(history, 2).entries;
+    expect(entries).toHaveLength(18);
+    const offsets = entries.map((e) => e.readUInt32LE(5));
+    expect(offsets.slice(1).map((o, i) => o - offsets[i])).toEqual(Array.from({ length: 17 }, () => HISTORY_INTERVAL_S));
+    expect(new Set(entries.map((e) => e.readUInt16LE(10)))).toEqual(new Set([600]));
+  });
+
   it('writes 0 W rather than a negative figure when the counter went back', () => {
     const clock = { ms: START_S * 1000 };
     const history = new EveHistory(() => clock.ms);
