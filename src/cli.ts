@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { EXIT_INTERRUPTED, main } from './cli/main';
+import { describe } from './util/describe';
 
 /** How long a finished command may take to let go of a request still on the wire (see interruptible()). */
 const DRAIN_MS = 1000;
@@ -32,7 +33,7 @@ main(process.argv.slice(2), {
     setTimeout(() => process.exit(code), DRAIN_MS).unref();
   },
   (error: unknown) => {
-    process.stderr.write(`meross-lan: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`meross-lan: unexpected error: ${describe(error)}\n`);
     process.exit(1);
   },
 );

@@ -4,7 +4,7 @@ import { checkCloudUrl } from './cloud/url';
 import { parseSubnet } from './discovery/subnets';
 import { parseHost } from './meross/host';
 import { isTimeZone } from './meross/time';
-import { parseUserId } from './push/protocol';
+import { parseUserId } from './meross/mqtt';
 
 /** Validated platform config; every field has a clean value. */
 export interface DeviceConfig {

@@ -23,6 +23,7 @@ import { Plug } from './plug/plug';
 import { PushHub } from './push/hub';
 import { MAX_BRIDGED_ACCESSORIES, PLATFORM_NAME, PLUGIN_NAME, PLUGIN_VERSION } from './settings';
 import { pluginStorageDir } from './storage/json-file';
+import { describe } from './util/describe';
 
 /** Where a plug not in `devices` came from, so a restart can restore it before the cloud or a scan answers. Never a key. */
 interface PlacementContext {
@@ -592,7 +593,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
       const result = this.claims.claim(key);
       return result.ok ? undefined : result.owner;
     } catch (error) {
-      this.log.debug(`Could not record which block runs ${key}: ${error instanceof Error ? error.message : String(error)}`);
+      this.log.debug(`Could not record which block runs ${key}: ${describe(error)}`);
       return undefined;
     }
   }

@@ -1,7 +1,7 @@
-import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { isTimeZone, parseHost } from '../meross';
+import { isLoopback, isTimeZone, parseHost } from '../meross';
 import type { MidnightMode } from '../simulator';
+import { describe } from '../util/describe';
 
 /** Bad command line: reported as one line on stderr with exit status 2. */
 export class UsageError extends Error {}
@@ -219,12 +219,6 @@ function seconds(text: string, option: string, min: number, max: number): number
   return n;
 }
 
-function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
-}
-
 /** Keeps an echoed word short and on one line. */
 function printable(text: string): string {
   const clean = text.replace(/\p{Cc}/gu, '?');
@@ -237,7 +231,7 @@ function printable(text: string): string {
  */
 export function describeParseError(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = describe(error);
   const option = /'(-{1,2}[^'\s=<]*)/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${printable(option)}`;
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {

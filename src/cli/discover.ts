@@ -2,7 +2,7 @@ import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONCURRENCY, expandRanges, resolveSubnets, scan, type ScanTarget } from '../discovery';
 import { describeParseError } from './args';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 
 export const DISCOVER_USAGE = `Usage: meross-lan discover [--subnet CIDR]... [--port 80] [--key KEY]... [--json]
 

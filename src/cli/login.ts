@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { CloudApi, CloudError, cloudCachePath, isEmailAddress, resolveCloudUrl, signInWithDevices, storeSignIn, type CloudDevice, type CloudSession } from '../cloud';
 import { pluginStorageDir } from '../storage/json-file';
 import { describeParseError } from './args';
-import type { CliIo } from './main';
+import type { CliIo, PromptInput } from './io';
+import { describe } from '../util/describe';
 
 export const LOGIN_USAGE = `Usage: meross-lan login --email EMAIL [-U|--storage DIR]
 
@@ -29,9 +30,6 @@ const OPTIONS = {
   storage: { type: 'string', short: 'U' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-/** A readable stdin, as process.stdin is (TTY or pipe). */
-export type PromptInput = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
 
 /** Ctrl-C, Ctrl-D or SIGINT at a prompt: exit 130, as a shell reports an interrupted command. */
 export class Cancelled extends Error {}
@@ -114,7 +112,7 @@ class LoginFailure extends Error {}
 function failure(error: unknown, asking: string): string {
   if (error instanceof CloudError || error instanceof LoginFailure) return error.message;
   if (error instanceof InputEnded) return `standard input ended before ${asking} was given`;
-  return `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+  return `unexpected error: ${describe(error)}`;
 }
 
 /** `cloud.url` of the MerossLan platform in the storage folder's config.json, if there is one. */

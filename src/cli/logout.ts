@@ -3,7 +3,7 @@ import { CloudApi, CloudError, cloudCachePath, readCloudCache, removeCloudCache,
 import { pluginStorageDir } from '../storage/json-file';
 import { describeParseError } from './args';
 import { resolveStorage } from './login';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
 
 export const LOGOUT_USAGE = `Usage: meross-lan logout [-U|--storage DIR]
 

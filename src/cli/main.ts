@@ -5,23 +5,15 @@ import { SimulatedPlug } from '../simulator';
 import { parseCli, USAGE, UsageError, type CliCommand, type PlugTarget, type SwitchAction } from './args';
 import { formatInfo, formatWatchLine, infoJson, onOff, watchJson } from './format';
 import { discover } from './discover';
-import { login, type PromptInput } from './login';
+import type { CliIo } from './io';
+import { login } from './login';
 import { logout } from './logout';
 import { pair } from './pair';
 import { formatTime, plugTime } from './time';
+import { describe } from '../util/describe';
 
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  env: Readonly<Record<string, string | undefined>>;
-  /** Aborted on SIGINT/SIGTERM: ends `watch` and `simulate` normally (exit 0), interrupts the others (130). */
-  signal?: AbortSignal;
-  /** A person reads stdout: `simulate` then also narrates on stderr. */
-  interactive?: boolean;
-  now?: () => Date;
-  /** Where `login` reads the password and code; default process.stdin. */
-  stdin?: PromptInput;
-}
+/** The terminal the commands write to (its own module: every command takes it, and main imports every command). */
+export type { CliIo } from './io';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -84,7 +76,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 /** MerossError messages name the host and never the key (errors.ts); anything else is a bug, reported tersely. */
 export function describeError(error: unknown, key?: string): string {
-  let text = error instanceof MerossError ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+  let text = error instanceof MerossError ? error.message : `unexpected error: ${describe(error)}`;
   // Only foreign messages could hold the key; a very short key would match ordinary words, hence the length floor.
   if (!(error instanceof MerossError) && key !== undefined && key.length >= 4) text = text.split(key).join('***');
   return text.replace(/\s*\n\s*/g, ' ').trim();
@@ -158,7 +150,7 @@ async function simulate(command: Extract<CliCommand, { kind: 'simulate' }>, io: 
           }),
         );
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = describe(error);
         throw new Error(`cannot start simulated plug ${i + 1} on ${command.host} port ${port === 0 ? '(any)' : port}: ${reason}`);
       }
     }

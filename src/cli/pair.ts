@@ -7,12 +7,14 @@ import { ACK_FOR, buildMessage, type Method } from '../meross/envelope';
 import { MerossError, MalformedReplyError } from '../meross/errors';
 import { formatHost, parseHost, type HostAddress } from '../meross/host';
 import { postConfig } from '../meross/transport';
-import { parseUserId } from '../push/protocol';
+import { parseUserId } from '../meross/mqtt';
 import { resolveUserId } from '../push/user-id';
-import { isLoopback } from '../simulator/identity';
+import { isLoopback } from '../meross/host';
 import { pluginStorageDir } from '../storage/json-file';
 import { describeParseError } from './args';
-import type { CliIo } from './main';
+import type { CliIo } from './io';
+import { describe } from '../util/describe';
+import { CONFIG_KEY, CONFIG_WIFI, CONFIG_WIFI_LIST, SYSTEM_ABILITY, SYSTEM_ALL } from '../meross/namespaces';
 
 export const PAIR_USAGE = `Usage: meross-lan pair --broker HOST[:PORT] --ssid SSID [--password PW] [--key KEY] [options]
 
@@ -95,7 +97,7 @@ export async function pair(argv: readonly string[], io: CliIo): Promise<number> 
     return 0;
   } catch (error) {
     if (io.signal?.aborted) return 130;
-    const text = error instanceof MerossError || error instanceof PairError ? error.message : `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+    const text = error instanceof MerossError || error instanceof PairError ? error.message : `unexpected error: ${describe(error)}`;
     io.stderr(`meross-lan: pairing failed: ${text}\n`);
     return 1;
   }
@@ -148,21 +150,21 @@ async function run(plan: PairPlan, signal: AbortSignal | undefined): Promise<Pai
     if (signal?.aborted) throw new PairError('interrupted');
     return setupRequest(plan.plug, namespace, method, payload, plan.timeoutMs);
   };
-  const info = decodeSystemAll(await ask('Appliance.System.All', 'GET', {}));
-  const abilities = decodeAbility(await ask('Appliance.System.Ability', 'GET', {}));
+  const info = decodeSystemAll(await ask(SYSTEM_ALL, 'GET', {}));
+  const abilities = decodeAbility(await ask(SYSTEM_ABILITY, 'GET', {}));
   if (abilities.encrypted) throw new PairError('this plug wants encrypted messages (ECDHE), which meross-lan does not speak yet');
-  for (const ns of ['Appliance.Config.Key', 'Appliance.Config.Wifi']) {
+  for (const ns of [CONFIG_KEY, CONFIG_WIFI]) {
     if (!abilities.namespaces.has(ns)) throw new PairError(`this plug does not list ${ns}, so it cannot be paired this way`);
   }
-  const network = await findNetwork(await ask('Appliance.Config.WifiList', 'GET', {}), plan.ssid);
+  const network = await findNetwork(await ask(CONFIG_WIFI_LIST, 'GET', {}), plan.ssid);
   const userId = plan.userId ?? configuredUserId(plan.storage) ?? (await resolveUserId(pluginStorageDir(plan.storage), undefined, { warn: () => undefined })).userId;
   const { hostname, port } = plan.broker;
-  await ask('Appliance.Config.Key', 'SET', {
+  await ask(CONFIG_KEY, 'SET', {
     key: { gateway: { host: hostname, port, secondHost: hostname, secondPort: port, redirect: 1 }, key: plan.key, userId },
   });
   const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
   // The plug reboots onto the Wi-Fi right after answering this one.
-  await ask('Appliance.Config.Wifi', 'SET', { wifi: { ...network, ssid: b64(plan.ssid), password: b64(plan.wifiPassword) } });
+  await ask(CONFIG_WIFI, 'SET', { wifi: { ...network, ssid: b64(plan.ssid), password: b64(plan.wifiPassword) } });
   return { uuid: info.uuid, key: plan.key, mac: info.mac, model: info.model, userId, broker: formatHost({ hostname, port: port }) };
 }
 

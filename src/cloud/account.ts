@@ -3,6 +3,7 @@ import { cloudCacheRecord, readCloudCache, updateCloudCache, type CloudCache } f
 import { CloudError } from './errors';
 import type { CloudTransport } from './http';
 import { logoutReplaced } from './sign-in';
+import { describe } from '../util/describe';
 
 export interface CloudLogger {
   info(message: string): void;
@@ -161,7 +162,7 @@ export class CloudAccount {
 
   private describe(error: unknown, cache: CloudCache | undefined): [string, string, 'warn' | 'error'] {
     if (!(error instanceof CloudError)) {
-      return ['bug', `Meross cloud: unexpected error (${error instanceof Error ? error.message : String(error)})`, 'error'];
+      return ['bug', `Meross cloud: unexpected error (${describe(error)})`, 'error'];
     }
     switch (error.code) {
       case 'MFA_REQUIRED':

@@ -1,14 +1,11 @@
-import { isIP } from 'node:net';
+import { isLoopback } from '../meross/host';
 
 /** meross_lan's default; sign-in answers 1030 with the account's regional host, which is then used (protocol.md §5). */
 export const DEFAULT_CLOUD_URL = 'https://iot.meross.com';
 
 /** `127.0.0.0/8`, `::1` and `localhost`: the only places plain http may go (tests, a local fake cloud). */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1' || host === '0:0:0:0:0:0:0:1';
+  return isLoopback(hostname.replace(/^\[|\]$/g, ''));
 }
 
 /**

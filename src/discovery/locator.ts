@@ -1,5 +1,6 @@
 import type { DiscoveryLogger, LastAddress } from './lan';
 import { probeLabel, type Found } from './probe';
+import { describe } from '../util/describe';
 
 /** What the locator needs of a plug; the platform adapts its Plug model to this (discovery knows no plug model). */
 export interface Locatable {
@@ -103,7 +104,7 @@ export class Locator {
     const scanning = this.options
       .scan(reason, follow ? lost.map((p) => p.address) : undefined)
       .catch((error: unknown) => {
-        this.options.log.warn(`LAN discovery failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.options.log.warn(`LAN discovery failed: ${describe(error)}`);
         return [] as Found[];
       })
       .then((found) => {

@@ -1,7 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { MatterAccessory, MatterAPI } from 'homebridge' with { 'resolution-mode': 'import' };
 import type { SystemInfo } from '../meross/decode';
-import { describe, type Plug, type PlugLogger } from '../plug/plug';
+import type { Plug, PlugLogger } from '../plug/plug';
+import { describe } from '../util/describe';
 import { cumulativeEnergy, powerState, type PowerState } from './units';
 
 /** What the Matter accessory cache keeps for one plug. */

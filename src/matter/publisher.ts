@@ -1,5 +1,6 @@
 import type { MatterAccessory } from 'homebridge' with { 'resolution-mode': 'import' };
-import { describe, type Plug, type PlugLogger } from '../plug/plug';
+import type { Plug, PlugLogger } from '../plug/plug';
+import { describe } from '../util/describe';
 import { MatterOutletAdapter, matterName, outletShape, type MatterOutletAccessory } from './outlet';
 import type { MatterSupport } from './support';
 

@@ -35,3 +35,16 @@ export function formatHost({ hostname, port }: HostAddress): string {
   const h = hostname.includes(':') ? `[${hostname}]` : hostname;
   return port === 80 ? h : `${h}:${port}`;
 }
+
+/**
+ * `localhost`, `127.0.0.0/8` and `::1` in any spelling (`0:0:0:0:0:0:0:1`, `::0:1`). The one check for "this never
+ * leaves the machine": the simulator binds only there, plain-http cloud URLs may go only there.
+ */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost') return true;
+  const kind = isIP(h);
+  if (kind === 4) return h.startsWith('127.');
+  // The URL parser writes an IPv6 address in its one canonical (compressed) form.
+  return kind === 6 && new URL(`http://[${h}]/`).hostname === '[::1]';
+}

@@ -4,4 +4,6 @@ export * from './errors';
 export * from './host';
 export * from './decode';
 export * from './time';
+export * from './mqtt';
+export * as namespaces from './namespaces';
 export { MerossClient, verifyReply, type ClientOptions, type Command, type PollResult, type ReplyCheck, type RequestOptions } from './client';

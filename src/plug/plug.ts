@@ -4,6 +4,7 @@ import { decodeToggle, type DailyEnergy, type Electricity, type Json, type Syste
 import { MerossError, WrongDeviceError, WrongKeyError } from '../meross/errors';
 import { buildTimeRules, ruleOffsetAt } from '../meross/time';
 import type { JsonDocument } from '../storage/json-document';
+import { describe } from '../util/describe';
 import { nextProbeDelay, withJitter } from './backoff';
 import { PlugCalendar } from './calendar';
 import { PowerIntegrator } from './energy';
@@ -681,8 +682,4 @@ function pickValues(restored: PlugOptions['restored']): Partial<PlugValues> {
     if (typeof v === typeof DEFAULT_VALUES[k]) (out as Record<string, unknown>)[k] = v;
   }
   return out;
-}
-
-export function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,7 +4,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Aedes, AuthenticateError, Client } from 'aedes' with { 'resolution-mode': 'import' };
 import type { Bus, BusEvents, BusLogger, LoginResult } from './bus';
 import type { TlsMaterial } from './cert';
-import { applianceTopic, subscribeTopic } from './protocol';
+import { applianceTopic, subscribeTopic } from '../meross/mqtt';
 
 export interface EmbeddedBrokerOptions {
   port: number;

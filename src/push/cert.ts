@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { rename } from 'node:fs/promises';
 import { createJsonExclusive } from '../claims';
 import { readJson } from '../storage/json-file';
+import { describe } from '../util/describe';
 
 /**
  * The embedded broker's TLS certificate: made on first start, kept in `<storage>/meross-lan/push-tls.json` (0600,
@@ -36,7 +37,7 @@ export async function loadOrCreateCert(dir: string, log: CertLogger, now: () => 
       why = usable;
     }
   } catch (error) {
-    why = error instanceof Error ? error.message : String(error);
+    why = describe(error);
   }
   const material = await generate(now());
   // Written once, never overwritten: several blocks (child bridges, each with its own broker port) share the file,

@@ -8,22 +8,8 @@ import { EmbeddedBroker } from './broker';
 import type { Bus, BusLogger, LoginResult } from './bus';
 import { loadOrCreateCert } from './cert';
 import { ExternalBroker } from './external';
-import {
-  applianceTopic,
-  appTopic,
-  BIND,
-  CLOCK,
-  CONSUMPTION_CONFIG,
-  devicePassword,
-  macFromUuid,
-  normaliseMac,
-  publishTopic,
-  samePassword,
-  subscribeTopic,
-  TOGGLE,
-  TOGGLEX,
-  uuidFromClientId,
-} from './protocol';
+import { applianceTopic, appTopic, devicePassword, macFromUuid, normaliseMac, publishTopic, samePassword, subscribeTopic, uuidFromClientId } from '../meross/mqtt';
+import { BIND, CLOCK, CONSUMPTION_CONFIG, TOGGLE, TOGGLEX } from '../meross/namespaces';
 import { resolveUserId, type UserIdSource } from './user-id';
 
 export interface PushHubOptions {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createJsonExclusive } from '../claims';
 import { readCloudCache } from '../cloud/cache';
 import { JsonDocument } from '../storage/json-document';
-import { parseUserId } from './protocol';
+import { parseUserId } from '../meross/mqtt';
 
 /**
  * The userId in the plugs' MQTT password (`<userId>_md5(MAC+key)`, protocol.md §4.2) and in the Config.Key that

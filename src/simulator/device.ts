@@ -4,6 +4,7 @@ import { EnergyMeter, type MidnightMode } from './consumption';
 import { AP_BSSID, PROFILES, TIMEZONE, TIME_RULE_LONDON, WIFI_SIGNAL, WIFI_SSID_B64, type FirmwareProfile } from './fixtures';
 import { debugPayload, firmwarePayload, hardwarePayload } from './system';
 import type { ConsumptionEntry, Firmware, Readings, RequestRecord, ToggleEvent, ToggleSource } from './types';
+import { MULTIPLE } from '../meross/namespaces';
 
 /** What the plug does with one request: answer with a body, or close the connection without a word. */
 export type Outcome = { kind: 'reply'; body: string } | { kind: 'drop'; reason: string };
@@ -55,7 +56,6 @@ interface Handler {
 }
 
 const ACK: Partial<Record<string, Method>> = { GET: 'GETACK', SET: 'SETACK', PUSH: 'PUSH' };
-const MULTIPLE = 'Appliance.Control.Multiple';
 /** The unsynced-clock fault pretends the plug booted this long ago (the fw 1.1.13 fixture says 40). */
 const UNSYNCED_UPTIME_S = 40;
 

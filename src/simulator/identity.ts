@@ -16,20 +16,14 @@ export function uuidForMac(mac: string): string {
 }
 
 /** The MAC a uuid ends with, when its last 12 chars are hex. */
-export { macFromUuid } from '../push/protocol';
+export { macFromUuid } from '../meross/mqtt';
 
 export function randomKey(): string {
   return randomBytes(8).toString('hex');
 }
 
 /** The simulator must never be reachable from the LAN: it answers to anyone who knows the (fake) key. */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  const kind = isIP(host);
-  if (kind === 4) return host.startsWith('127.');
-  if (kind === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
-  return false;
-}
+export { isLoopback } from '../meross/host';
 
 export function formatAddress(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;

@@ -1,18 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { MqttClient } from 'mqtt';
 import { newMessageId, sign, type Method } from '../meross/envelope';
-import {
-  BIND,
-  CLOCK,
-  CONSUMPTION_CONFIG,
-  deviceClientId,
-  devicePassword,
-  publishTopic,
-  REPORT,
-  subscribeTopic,
-  TOGGLE,
-  TOGGLEX,
-} from '../push/protocol';
+import { deviceClientId, devicePassword, publishTopic, subscribeTopic } from '../meross/mqtt';
+import { BIND, CLOCK, CONFIG_KEY, CONFIG_WIFI, CONSUMPTION_CONFIG, REPORT, TOGGLE, TOGGLEX } from '../meross/namespaces';
 import type { Outcome, Parsed, PlugDevice } from './device';
 import { hardwarePayload, firmwarePayload } from './system';
 import type { MqttSettings, RequestRecord } from './types';
@@ -256,9 +246,9 @@ export class SetupMode {
   /** The reply to a Config.Key/Config.Wifi SET, or undefined for anything else (the device answers that). */
   handle(parsed: Parsed, device: PlugDevice): Outcome | undefined {
     const { namespace, method, messageId } = parsed.header;
-    if (method !== 'SET' || (namespace !== 'Appliance.Config.Key' && namespace !== 'Appliance.Config.Wifi')) return undefined;
+    if (method !== 'SET' || (namespace !== CONFIG_KEY && namespace !== CONFIG_WIFI)) return undefined;
     const payload = isRecord(parsed.payload) ? parsed.payload : {};
-    if (namespace === 'Appliance.Config.Key') {
+    if (namespace === CONFIG_KEY) {
       const k = isRecord(payload.key) ? payload.key : undefined;
       const gw = k && isRecord(k.gateway) ? k.gateway : undefined;
       const userId = typeof k?.userId === 'number' ? String(k.userId) : k?.userId;

@@ -1,5 +1,6 @@
 import { rename } from 'node:fs/promises';
 import { readJson, writeJsonAtomic } from './json-file';
+import { describe } from '../util/describe';
 
 export interface DocumentLogger {
   warn(message: string): void;
@@ -44,7 +45,7 @@ export class JsonDocument {
       const raw = await readJson(path);
       return raw === undefined ? undefined : parse(raw);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
+      const why = describe(error);
       const aside = `${path}.corrupt`;
       const moved = await rename(path, aside).then(
         () => true,
@@ -84,7 +85,7 @@ export class JsonDocument {
     } catch (error) {
       // Try again with the next change; say so once per distinct problem, not on every attempt.
       this.dirty = true;
-      const why = error instanceof Error ? error.message : String(error);
+      const why = describe(error);
       if (why !== this.lastError) this.options.log.warn(`Could not save ${this.path}: ${why}`);
       this.lastError = why;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatHost, parseHost } from '../../src/meross/host';
+import { formatHost, isLoopback, parseHost } from '../../src/meross/host';
 
 describe('parseHost', () => {
   it.each([
@@ -64,5 +64,14 @@ describe('formatHost', () => {
 describe('parseHost rejects lookalike ports and brackets', () => {
   it.each(['1.2.3.4:0x50', '1.2.3.4:8e1', '1.2.3.4:+80', '1.2.3.4: 80', '[:]:80', '[...]'])('%s', (input) => {
     expect(parseHost(input)).toBeUndefined();
+  });
+});
+
+describe('isLoopback', () => {
+  it.each(['localhost', 'LOCALHOST', '127.0.0.1', '127.1.2.3', '::1', '0:0:0:0:0:0:0:1', '::0:1', '0::1'])('%s is loopback', (host) => {
+    expect(isLoopback(host)).toBe(true);
+  });
+  it.each(['192.0.2.10', '::2', '[::1]', 'plug.lan', '128.0.0.1', '::ffff:192.0.2.1', ''])('%s is not', (host) => {
+    expect(isLoopback(host)).toBe(false);
   });
 });

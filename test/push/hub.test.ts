@@ -3,7 +3,7 @@ import { connectAsync, type ErrorWithReasonCode, type MqttClient } from 'mqtt';
 import { buildMessage } from '../../src/meross/envelope';
 import { Plug } from '../../src/plug/plug';
 import { MQTT_REPLY_TIMEOUT_MS, type PushHub } from '../../src/push/hub';
-import { deviceClientId, devicePassword, publishTopic, subscribeTopic } from '../../src/push/protocol';
+import { deviceClientId, devicePassword, publishTopic, subscribeTopic } from '../../src/meross/mqtt';
 import type { RequestRecord, SimulatedPlug } from '../../src/simulator';
 import { connectedPlug, identity, logger, startHub, storage, until, USER_ID, waitFor, type Captured } from './helpers';
 

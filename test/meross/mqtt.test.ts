@@ -11,7 +11,7 @@ import {
   samePassword,
   subscribeTopic,
   uuidFromClientId,
-} from '../../src/push/protocol';
+} from '../../src/meross/mqtt';
 
 describe('device MQTT protocol', () => {
   it('computes the firmware password as in protocol.md §4.2', () => {

@@ -2,16 +2,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * The device side of Meross MQTT (protocol.md §4): topics, the firmware's broker login, and the session messages a
- * plug sends right after connecting. No I/O and no Homebridge: shared by the hub, the simulator and `pair`.
+ * plug sends right after connecting. No I/O and no Homebridge: shared by the push hub, the simulator and `pair`, so
+ * both sides of a session follow one rule.
  */
-
-export const CLOCK = 'Appliance.System.Clock';
-export const BIND = 'Appliance.Control.Bind';
-export const CONSUMPTION_CONFIG = 'Appliance.Control.ConsumptionConfig';
-export const REPORT = 'Appliance.System.Report';
-export const ONLINE = 'Appliance.System.Online';
-export const TOGGLEX = 'Appliance.Control.ToggleX';
-export const TOGGLE = 'Appliance.Control.Toggle';
 
 /** Where the plug listens for requests (and for answers to its session messages). */
 export function subscribeTopic(uuid: string): string {
