@@ -4,10 +4,10 @@
  * one that never resets, two that reset), each with its clock set to reach its midnight about 40 s after the start,
  * and a real HAP controller reading the Eve totals. What each load used is physics: its watts × the time it was on.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import type { HttpClient } from 'hap-controller';
+import { describe, expect, it } from 'vitest';
 import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
 import { Homebridge, freePort, makeTempDir } from './homebridge';
+import { e2eRig } from './rig';
 import { accessoryBySerial, readOne, TYPES } from './hap';
 
 const WATTS = 720;
@@ -42,15 +42,8 @@ const CASES: Case[] = [
 ];
 
 describe('energy across the plug midnight (Homebridge 2, host on Los Angeles time)', () => {
-  const sims: SimulatedPlug[] = [];
-  let hb: Homebridge | undefined;
-  let hap: HttpClient | undefined;
-
-  afterAll(async () => {
-    await hap?.close();
-    await hb?.stop();
-    await Promise.all(sims.map((s) => s.stop()));
-  });
+  const rig = e2eRig();
+  const { sims } = rig;
 
   it('adds only what each load used across its midnight, counts later readings once, and a restart changes nothing', async () => {
     const start = Date.now();
@@ -68,14 +61,14 @@ describe('energy across the plug midnight (Homebridge 2, host on Los Angeles tim
       timeout: 1,
       devices: CASES.map((c, i) => ({ name: c.name, host: sims[i].address, key: sims[i].key, uuid: sims[i].uuid })),
     };
-    hb = await Homebridge.start({ storageDir, port, platform, env: { TZ: HOST_ZONE } });
-    const username = hb.username;
-    for (const c of CASES) await hb.waitForLog(new RegExp(`${c.name}: meter read`));
-    hap = await hb.pair();
-    const pairing = hap.getLongTermData()!;
+    rig.hb = await Homebridge.start({ storageDir, port, platform, env: { TZ: HOST_ZONE } });
+    const username = rig.hb.username;
+    for (const c of CASES) await rig.hb.waitForLog(new RegExp(`${c.name}: meter read`));
+    rig.hap = await rig.hb.pair();
+    const pairing = rig.hap.getLongTermData()!;
     const totals: string[] = [];
-    for (const sim of sims) totals.push((await accessoryBySerial(hap, sim.uuid)).id(TYPES.Outlet, TYPES.EveTotal));
-    const read = async (): Promise<number[]> => Promise.all(totals.map(async (id) => (await readOne(hap!, id)).value as number));
+    for (const sim of sims) totals.push((await accessoryBySerial(rig.hap, sim.uuid)).id(TYPES.Outlet, TYPES.EveTotal));
+    const read = async (): Promise<number[]> => Promise.all(totals.map(async (id) => (await readOne(rig.hap!, id)).value as number));
 
     const days = sims.map((s) => s.today);
     const before = await read();
@@ -94,26 +87,26 @@ describe('energy across the plug midnight (Homebridge 2, host on Los Angeles tim
     // The carrying firmwares really did carry: their new day starts at yesterday's figure, kWh above what was used.
     for (const i of [0, 1]) expect(sims[i].consumption.find((e) => e.date === sims[i].today)!.value / 1000).toBeGreaterThan(usedKWh[i] + 0.5);
     // Let every plug's meter be read after the load stopped.
-    const settled = hb.logs.length;
-    for (const c of CASES) await hb.waitForLog(new RegExp(`${c.name}: meter read`), 20_000, settled);
-    for (const c of CASES) await hb.waitForLog(new RegExp(`${c.name}: meter read`), 20_000, hb.logs.length);
+    const settled = rig.hb.logs.length;
+    for (const c of CASES) await rig.hb.waitForLog(new RegExp(`${c.name}: meter read`), 20_000, settled);
+    for (const c of CASES) await rig.hb.waitForLog(new RegExp(`${c.name}: meter read`), 20_000, rig.hb.logs.length);
     const after = await read();
     CASES.forEach((c, i) => {
       expect(Math.abs(after[i] - before[i] - usedKWh[i]), `${c.name}: gained ${after[i] - before[i]} kWh for ${usedKWh[i]} used`).toBeLessThanOrEqual(METER_STEP_KWH);
-      if (c.expectLog) expect(hb!.logs.filter((l) => c.expectLog!.test(l))).toHaveLength(1);
+      if (c.expectLog) expect(rig.hb!.logs.filter((l) => c.expectLog!.test(l))).toHaveLength(1);
     });
-    expect(hb.logs.filter((l) => /Kolkata reset.*(carried|does not reset)/.test(l))).toEqual([]);
+    expect(rig.hb.logs.filter((l) => /Kolkata reset.*(carried|does not reset)/.test(l))).toEqual([]);
 
     // Restart on the same storage: every total is what it was.
-    await hap.close();
-    hap = undefined;
-    await hb.stop({ keepStorage: true });
-    hb = await Homebridge.start({ storageDir, port, username, platform, env: { TZ: HOST_ZONE } });
-    hap = hb.connect(pairing);
-    for (const c of CASES) await hb.waitForLog(new RegExp(`${c.name}: meter read`));
+    await rig.hap.close();
+    rig.hap = undefined;
+    await rig.hb.stop({ keepStorage: true });
+    rig.hb = await Homebridge.start({ storageDir, port, username, platform, env: { TZ: HOST_ZONE } });
+    rig.hap = rig.hb.connect(pairing);
+    for (const c of CASES) await rig.hb.waitForLog(new RegExp(`${c.name}: meter read`));
     const again = await read();
     CASES.forEach((c, i) => expect(Math.abs(again[i] - after[i]), c.name).toBeLessThanOrEqual(0.0005));
-    expect(hb.logs.join('\n')).not.toMatch(/unhandledRejection|uncaughtException|\n\s+at .+\(.+:\d+:\d+\)/i);
+    expect(rig.hb.logs.join('\n')).not.toMatch(/unhandledRejection|uncaughtException|\n\s+at .+\(.+:\d+:\d+\)/i);
   }, 180_000);
 });
 

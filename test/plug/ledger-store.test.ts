@@ -5,19 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MerossClient } from '../../src/meross/client';
 import { EnergyLedger } from '../../src/plug/ledger';
 import { ledgerDocument, ledgerFile, loadLedger } from '../../src/plug/ledger-store';
-import { Plug, type PlugLogger, type PlugOptions } from '../../src/plug/plug';
+import { Plug, type PlugOptions } from '../../src/plug/plug';
+import { captureLog, type CapturedLog } from './capture-log';
 import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
 import { JsonDocument } from '../../src/storage/json-document';
-
-interface Captured extends PlugLogger {
-  lines: Array<[level: string, message: string]>;
-}
-
-function logger(): Captured {
-  const lines: Captured['lines'] = [];
-  const at = (level: string) => (message: string) => void lines.push([level, message]);
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
-}
 
 const dirs: string[] = [];
 const sims: SimulatedPlug[] = [];
@@ -34,8 +25,8 @@ async function tempDir(): Promise<string> {
   return join(dir, 'meross-lan');
 }
 
-function makePlug(sim: SimulatedPlug, opts: Partial<PlugOptions>): { plug: Plug; log: Captured } {
-  const log = logger();
+function makePlug(sim: SimulatedPlug, opts: Partial<PlugOptions>): { plug: Plug; log: CapturedLog } {
+  const log = captureLog();
   const plug = new Plug({
     host: sim.address,
     key: sim.key,
@@ -68,7 +59,7 @@ describe('ledger file', () => {
     let n = 0;
     const doc = new JsonDocument('/nowhere/x.json', () => ({ n }), {
       delayMs: 60_000,
-      log: logger(),
+      log: captureLog(),
       write: async (_path, data) => void writes.push(data),
     });
     for (n = 1; n <= 5; n++) doc.changed();
@@ -79,7 +70,7 @@ describe('ledger file', () => {
   });
 
   it('keeps trying after a failed write, and says so once per problem', async () => {
-    const log = logger();
+    const log = captureLog();
     let fail = true;
     const written: unknown[] = [];
     const doc = new JsonDocument('/nowhere/x.json', () => 'state', {
@@ -106,24 +97,24 @@ describe('ledger file', () => {
     const ledger = new EnergyLedger(() => Date.UTC(2024, 4, 15, 12));
     ledger.merge([{ date: '2024-05-14', time: 1, wh: 400 }, { date: '2024-05-15', time: 2, wh: 120 }], {});
     ledger.resetAt(1_715_767_200);
-    const doc = ledgerDocument(file, () => ledger, logger());
+    const doc = ledgerDocument(file, () => ledger, captureLog());
     doc.changed();
     await doc.flush();
     expect((await stat(file)).mode & 0o777).toBe(0o600);
-    const loaded = await loadLedger(file, Date.now, logger());
+    const loaded = await loadLedger(file, Date.now, captureLog());
     expect(loaded?.toJSON()).toEqual(ledger.toJSON());
-    expect(await loadLedger(ledgerFile(dir, 'other'), Date.now, logger())).toBeUndefined();
+    expect(await loadLedger(ledgerFile(dir, 'other'), Date.now, captureLog())).toBeUndefined();
   });
 
   it('sets a corrupt file aside, says so, and starts afresh', async () => {
     const dir = await tempDir();
     const file = ledgerFile(dir, 'abc');
     const good = new EnergyLedger();
-    const doc = ledgerDocument(file, () => good, logger());
+    const doc = ledgerDocument(file, () => good, captureLog());
     doc.changed();
     await doc.flush();
     await writeFile(file, '{"version":1,"days":{"2024-05-1');
-    const log = logger();
+    const log = captureLog();
     expect(await loadLedger(file, Date.now, log)).toBeUndefined();
     expect(log.lines).toEqual([['warn', expect.stringMatching(/could not be read .*starting afresh and keeping the old file as .*\.corrupt/)]]);
     expect(await readFile(`${file}.corrupt`, 'utf8')).toContain('"version":1');
@@ -180,7 +171,7 @@ describe('plug with a ledger on disk', () => {
     expect(sim.requests.some((r) => r.namespace === 'Appliance.Control.ConsumptionX')).toBe(false);
     expect(log.lines.filter(([, m]) => m.includes('is estimated from the measured power'))).toHaveLength(1);
     await plug.stop();
-    const saved = await loadLedger(ledgerFile(dir, sim.uuid), Date.now, logger());
+    const saved = await loadLedger(ledgerFile(dir, sim.uuid), Date.now, captureLog());
     expect(saved?.estimated).toBe(true);
     expect(saved?.totalWh).toBeCloseTo(2, 9);
   });

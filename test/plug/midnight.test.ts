@@ -10,22 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Plug, type PlugLogger, type PlugOptions } from '../../src/plug/plug';
+import { Plug, type PlugOptions } from '../../src/plug/plug';
+import { captureLog, type CapturedLog } from './capture-log';
 import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
 
 const MINUTE = 60_000;
 const POLL_MS = 30_000;
 const ENERGY_MS = 5 * MINUTE;
-
-interface Captured extends PlugLogger {
-  lines: Array<[level: string, message: string]>;
-}
-
-function logger(): Captured {
-  const lines: Captured['lines'] = [];
-  const at = (level: string) => (message: string) => void lines.push([level, message]);
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
-}
 
 /** Wall-clock reading of `ms` in `zone`, by Intl on its own (not the plugin's offset arithmetic). */
 function wall(zone: string, ms: number): { date: string; hm: string } {
@@ -62,7 +53,7 @@ interface Rig {
   clock: { ms: number };
   sim: SimulatedPlug;
   plug: Plug;
-  log: Captured;
+  log: CapturedLog;
   storageDir: string;
   /** Polls every 30 s of the shared clock until `untilMs`, as the scheduler would. */
   run(untilMs: number): Promise<void>;
@@ -78,7 +69,7 @@ async function rig(startMs: number, simOptions: SimulatorOptions, plugOptions: P
   sims.push(sim);
   const storageDir = mkdtempSync(join(tmpdir(), 'midnight-'));
   dirs.push(storageDir);
-  const log = logger();
+  const log = captureLog();
   const newPlug = (opts: Partial<PlugOptions> = {}): Plug => {
     const p = new Plug({
       host: sim.address,

@@ -1,16 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Plug, type PlugLogger, type PlugOptions } from '../../src/plug/plug';
+import { Plug, type PlugOptions } from '../../src/plug/plug';
+import { captureLog, type CapturedLog } from './capture-log';
 import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
-
-interface Captured extends PlugLogger {
-  lines: Array<[level: string, message: string]>;
-}
-
-function logger(): Captured {
-  const lines: Captured['lines'] = [];
-  const at = (level: string) => (message: string) => void lines.push([level, message]);
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
-}
 
 const sims: SimulatedPlug[] = [];
 const plugs: Plug[] = [];
@@ -19,10 +10,10 @@ afterEach(async () => {
   await Promise.all(sims.splice(0).map((s) => s.stop()));
 });
 
-async function setup(sim: SimulatorOptions = {}, opts: Partial<PlugOptions> = {}): Promise<{ sim: SimulatedPlug; plug: Plug; log: Captured }> {
+async function setup(sim: SimulatorOptions = {}, opts: Partial<PlugOptions> = {}): Promise<{ sim: SimulatedPlug; plug: Plug; log: CapturedLog }> {
   const s = await SimulatedPlug.start(sim);
   sims.push(s);
-  const log = logger();
+  const log = captureLog();
   const plug = new Plug({
     host: s.address,
     key: s.key,
