@@ -125,6 +125,8 @@ export class Plug extends EventEmitter<PlugEvents> {
   private warnedEstimate = false;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** Set by stop(): a poll still on the wire then changes nothing and says nothing (Homebridge is shutting down). */
+  private stopped = false;
   private cycle: Promise<void> | undefined;
   private outageStart = 0;
   private probeDelay = 0;
@@ -191,6 +193,16 @@ export class Plug extends EventEmitter<PlugEvents> {
     return this.client.uuid;
   }
 
+  /** The key the plug signs its messages with. */
+  get key(): string {
+    return this.options.key;
+  }
+
+  /** Where the plug answers now (`host[:port]`, as the client labels it). */
+  get address(): string {
+    return this.client.label;
+  }
+
   get reachable(): boolean {
     return this.reachability !== 'offline';
   }
@@ -219,6 +231,7 @@ export class Plug extends EventEmitter<PlugEvents> {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopped = false;
     void this.ledgerReady();
     // A short random start offset spreads many plugs so they do not all hit the network in the same tick.
     this.schedule(Math.round(Math.random() * Math.min(1000, this.options.pollIntervalMs / 10)));
@@ -227,6 +240,7 @@ export class Plug extends EventEmitter<PlugEvents> {
   /** Stops polling; resolves once the energy ledger is saved. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.ledgerDoc?.flush();
@@ -274,6 +288,7 @@ export class Plug extends EventEmitter<PlugEvents> {
       }
       await this.ledgerReady();
       const result = await this.readState();
+      if (this.stopped) return;
       // A write confirmed while this poll was on its way wins over what the poll saw before it.
       const changes: Partial<PlugValues> = generation === this.writeGeneration && result.on !== undefined ? { on: result.on } : {};
       if (result.electricity) {
@@ -288,7 +303,7 @@ export class Plug extends EventEmitter<PlugEvents> {
       this.checkClock();
       if (this.now() - this.lastEnergyRead >= this.options.energyPollIntervalMs) await this.readEnergy();
     } catch (error) {
-      this.markOffline(error);
+      if (!this.stopped) this.markOffline(error);
     }
   }
 
@@ -310,7 +325,7 @@ export class Plug extends EventEmitter<PlugEvents> {
   private async applyTimeZone(info: SystemInfo): Promise<void> {
     const zone = this.options.timezone;
     const now = this.now();
-    if (!zone || now - this.zoneCheckedAt < ZONE_CHECK_MS || this.calendar.clockIsUnset) return;
+    if (!zone || this.stopped || now - this.zoneCheckedAt < ZONE_CHECK_MS || this.calendar.clockIsUnset) return;
     this.zoneCheckedAt = now;
     const nowS = Math.floor((now + (this.calendar.clockOffsetMs ?? 0)) / 1000);
     const wanted = buildTimeRules(zone, nowS);
@@ -345,6 +360,7 @@ export class Plug extends EventEmitter<PlugEvents> {
       this.options.log.debug(`${this.name}: energy read failed: ${describe(error)}`);
       return;
     }
+    if (this.stopped) return;
     this.calendar.learnFrom(days);
     this.announceBooking();
     const report = this.ledger.merge(days, this.dayEvidence());

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Plug, type PlugOptions } from '../../src/plug/plug';
 import { captureLog, type CapturedLog } from './capture-log';
@@ -173,6 +174,23 @@ describe('Plug model', () => {
     expect(plug.reachability).toBe('unknown');
     expect(plug.reachable).toBe(true);
     expect(plug.snapshot).toMatchObject({ on: true, watts: 42, totalKWh: 1.5 });
+  });
+
+  it('says nothing and changes nothing for a poll still on the wire when it is stopped (Homebridge shutting down)', async () => {
+    const { sim, plug, log } = await setup({ firmware: 2, on: true });
+    await plug.pollNow();
+    await sim.setFault({ type: 'offline' });
+    await plug.pollNow();
+    expect(plug.reachability).toBe('offline');
+    const said = log.lines.length;
+    await sim.setFault({ type: 'delay', ms: 300 });
+    const arrived = once(sim, 'request');
+    const inFlight = plug.pollNow();
+    await arrived;
+    await plug.stop();
+    await inFlight;
+    expect(plug.reachability).toBe('offline');
+    expect(log.lines.slice(said)).toEqual([]);
   });
 
   it('counts the total from an Eve reset', async () => {
