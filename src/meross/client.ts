@@ -9,6 +9,7 @@ import {
   WrongDeviceError,
   WrongKeyError,
 } from './errors';
+import { macFromUuidTail, MessageCipher } from './encryption';
 import { formatHost, parseHost, type HostAddress } from './host';
 import { SerialQueue } from './queue';
 import { postConfig } from './transport';
@@ -42,6 +43,11 @@ export interface ClientOptions {
   maxReplyBytes?: number;
   /** Debug sink (never receives the key). */
   debug?: (message: string) => void;
+  /**
+   * One line for the user's log, said at most once by this client: that the plug encrypts its messages and what of
+   * that could not be checked without hardware. Never receives the key.
+   */
+  notice?: (message: string) => void;
 }
 
 /**
@@ -109,7 +115,12 @@ export class MerossClient {
   private readonly retries: number;
   private readonly maxReplyBytes: number;
   private readonly debug: (message: string) => void;
+  private readonly notice: (message: string) => void;
   private readonly queue = new SerialQueue();
+  /** Set once the Ability list names Appliance.Encrypt.ECDHE: every HTTP body is then encrypted (encryption.ts). */
+  private cipher: MessageCipher | undefined;
+  /** Sender uuid of the last verified reply (its `from`), which an encrypted plug's key is derived from. */
+  private lastSender: string | undefined;
   private multipleDropsInARow = 0;
 
   constructor(options: ClientOptions) {
@@ -123,6 +134,7 @@ export class MerossClient {
     this.retries = options.retries ?? 1;
     this.maxReplyBytes = options.maxReplyBytes ?? 64 * 1024;
     this.debug = options.debug ?? (() => undefined);
+    this.notice = options.notice ?? (() => undefined);
   }
 
   /** Requests waiting or on the wire for this plug. */
@@ -148,7 +160,9 @@ export class MerossClient {
     const message = buildMessage(namespace, method, payload, this.key);
     this.stats.requests++;
     const reply = await this.exchange(message);
-    return this.verify(reply, message.header, method);
+    const answer = this.verify(reply, message.header, method);
+    this.lastSender = senderOf(reply);
+    return answer;
   }
 
   /** Over the alternate transport while it is up, else (or when it fails) over HTTP; returns the parsed reply. */
@@ -162,12 +176,23 @@ export class MerossClient {
         this.debug(`${this.label}: ${message.header.namespace} over ${alternate.kind} failed (${why}); using HTTP`);
       }
     }
-    const body = await postConfig(this.address, JSON.stringify(message), {
+    const cipher = this.httpCipher();
+    const text = JSON.stringify(message);
+    const body = await postConfig(this.address, cipher ? cipher.encrypt(text) : text, {
       timeoutMs: this.timeoutMs,
       maxReplyBytes: this.maxReplyBytes,
+      contentType: cipher ? 'application/octet-stream' : undefined,
     });
+    let clear = body;
+    if (cipher) {
+      try {
+        clear = cipher.decrypt(body);
+      } catch {
+        throw new MalformedReplyError(this.label, body.length === 0 ? 'empty body' : 'an encrypted reply that does not decrypt');
+      }
+    }
     try {
-      return JSON.parse(body) as unknown;
+      return JSON.parse(clear) as unknown;
     } catch {
       throw new MalformedReplyError(this.label, body.length === 0 ? 'empty body' : 'not JSON');
     }
@@ -201,11 +226,37 @@ export class MerossClient {
   async ability(): Promise<Abilities> {
     const payload = await this.request('Appliance.System.Ability', 'GET', {});
     const abilities = this.decode(() => decodeAbility(payload));
-    if (abilities.encrypted) {
-      throw new UnsupportedError(this.label, 'this plug requires encrypted local messages (ECDHE), which is not supported yet');
+    if (abilities.encrypted && !this.cipher) {
+      this.cipher = this.newCipher(this.uuid ?? this.lastSender);
+      // The key came from the uuid in that (verified) reply: from now on only that plug is believed here.
+      this.uuid ??= this.lastSender;
+      this.notice(
+        'this firmware encrypts its local messages (Appliance.Encrypt.ECDHE); using the per-plug key meross_lan derives ' +
+          "from the plug's uuid, MAC and device key, without a key exchange. Checked against meross_lan's emulator only, " +
+          'not a real plug: if it stops answering, please report its model and firmware.',
+      );
     }
     this.abilities = abilities;
     return abilities;
+  }
+
+  /**
+   * The cipher for HTTP bodies, or undefined for a plug that takes plain JSON. A client handed the abilities of an
+   * encrypted plug (a plug that moved to another address) derives it from the uuid it was given.
+   */
+  private httpCipher(): MessageCipher | undefined {
+    if (!this.cipher && this.abilities?.encrypted) this.cipher = this.newCipher(this.uuid);
+    return this.cipher;
+  }
+
+  /** meross_lan's static key (encryption.ts), from the uuid and the MAC its last 12 digits spell. */
+  private newCipher(uuid: string | undefined): MessageCipher {
+    if (uuid === undefined) {
+      throw new UnsupportedError(this.label, 'this plug encrypts its messages, but its reply named no uuid to derive the key from');
+    }
+    const mac = macFromUuidTail(uuid);
+    if (!mac) throw new UnsupportedError(this.label, "this plug encrypts its messages, but its uuid does not end with the MAC the key is derived from");
+    return new MessageCipher(uuid, this.key, mac);
   }
 
   private async requireAbilities(): Promise<Abilities> {
@@ -214,7 +265,18 @@ export class MerossClient {
 
   /** System.All; learns the uuid if none was given, otherwise checks it. */
   async systemAll(): Promise<SystemInfo> {
-    const payload = await this.request('Appliance.System.All', 'GET', { all: {} });
+    let payload: Json;
+    try {
+      payload = await this.request('Appliance.System.All', 'GET', { all: {} });
+    } catch (error) {
+      // Encrypted firmware resets every plain request but System.Ability (protocol.md §3.13), as meross_lan found: ask
+      // that, and if it names ECDHE, ask again encrypted. Only for a client that knows nothing of the plug yet, and
+      // only after a close without any reply (not one broken mid-reply, which is a plain plug's trouble).
+      const closedUnanswered = error instanceof ConnectionDroppedError && error.message === new ConnectionDroppedError(this.label).message;
+      if (this.abilities || this.cipher || !closedUnanswered) throw error;
+      if (!(await this.ability()).encrypted) throw error;
+      payload = await this.request('Appliance.System.All', 'GET', { all: {} });
+    }
     const info = this.decode(() => decodeSystemAll(payload));
     if (this.uuid === undefined) this.uuid = info.uuid;
     else if (info.uuid !== this.uuid) throw new WrongDeviceError(this.label, this.uuid, info.uuid);
@@ -408,6 +470,13 @@ export function verifyReply(reply: unknown, sent: Pick<Header, 'messageId' | 'na
 function errorCode(payload: Json): number | undefined {
   const code = isObject(payload.error) ? payload.error.code : undefined;
   return typeof code === 'number' || typeof code === 'string' ? Number(code) : undefined;
+}
+
+/** The uuid a reply names as its sender (`from` topic, or a `uuid` header). */
+function senderOf(reply: unknown): string | undefined {
+  if (!isObject(reply) || !isObject(reply.header)) return undefined;
+  const { from, uuid } = reply.header;
+  return uuidFromTopic(from) ?? (typeof uuid === 'string' ? uuid : undefined);
 }
 
 function unwrap(result: Json | MerossError | undefined): Json {

@@ -42,7 +42,7 @@ export interface Abilities {
   multipleMax: number;
   electricity: boolean;
   consumptionX: boolean;
-  /** ECDHE listed: bodies would need encryption, which this plugin does not speak (protocol.md §3.13). */
+  /** ECDHE listed: HTTP bodies must be encrypted (protocol.md §3.13, encryption.ts). */
   encrypted: boolean;
 }
 

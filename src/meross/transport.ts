@@ -13,6 +13,8 @@ import {
 export interface PostOptions {
   timeoutMs: number;
   maxReplyBytes: number;
+  /** Default `application/json`; encrypted bodies go as `application/octet-stream`, as meross_lan sends them. */
+  contentType?: string;
 }
 
 /**
@@ -39,14 +41,23 @@ export function postConfig(address: HostAddress, body: string, options: PostOpti
       agent: false,
       insecureHTTPParser: true,
       headers: {
-        'Content-Type': 'application/json',
+        'Content-Type': options.contentType ?? 'application/json',
         'Content-Length': Buffer.byteLength(body),
         Connection: 'close',
       },
     });
     const timer = setTimeout(() => fail(new TimeoutError(label, options.timeoutMs)), options.timeoutMs);
-    req.on('error', (error: NodeJS.ErrnoException) => fail(classifySocketError(label, error)));
+    let responded = false;
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      // A reset after the status line broke a reply; one before it is the firmware refusing the request (§3.13).
+      if (responded && (error.code === 'ECONNRESET' || error.message === 'socket hang up')) {
+        fail(new ConnectionDroppedError(label, 'the connection broke in the middle of the reply'));
+        return;
+      }
+      fail(classifySocketError(label, error));
+    });
     req.on('response', (res) => {
+      responded = true;
       if (res.statusCode !== 200) {
         res.resume();
         fail(new MalformedReplyError(label, `HTTP status ${res.statusCode}`));
