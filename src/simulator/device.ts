@@ -2,8 +2,9 @@ import { sign, type Header, type Method } from '../meross/envelope';
 import { buildTimeRules, parseTimeRules, ruleOffsetAt, type TimeRule } from '../meross/time';
 import { EnergyMeter, type MidnightMode } from './consumption';
 import { AP_BSSID, PROFILES, TIMEZONE, TIME_RULE_LONDON, WIFI_SIGNAL, WIFI_SSID_B64, type FirmwareProfile } from './fixtures';
+import { MSS110_PROFILE } from './profiles/mss110';
 import { debugPayload, firmwarePayload, hardwarePayload } from './system';
-import type { ConsumptionEntry, Firmware, Readings, RequestRecord, ToggleEvent, ToggleSource } from './types';
+import type { ConsumptionEntry, Firmware, Model, Readings, RequestRecord, ToggleEvent, ToggleSource } from './types';
 import { MULTIPLE } from '../meross/namespaces';
 
 /** What the plug does with one request: answer with a body, or close the connection without a word. */
@@ -25,6 +26,8 @@ export interface Parsed {
 
 export interface DeviceInit {
   firmware: Firmware;
+  /** `mss110` takes profiles/mss110.ts instead of the MSS310 profile of `firmware`. */
+  model?: Model;
   uuid: string;
   mac: string;
   key: string;
@@ -104,7 +107,7 @@ export class PlugDevice {
   private readonly handlers: Record<string, Handler>;
 
   constructor(private readonly init: DeviceInit) {
-    this.profile = PROFILES[init.firmware];
+    this.profile = init.model === 'mss110' ? MSS110_PROFILE : PROFILES[init.firmware];
     this.startMs = init.now();
     this.skewMs = init.clockSkewMs ?? 0;
     this.driftPpm = init.clockDriftPpm ?? 0;
@@ -403,8 +406,11 @@ export class PlugDevice {
         },
       },
       'Appliance.Control.ToggleX': {
-        // Object form with a stray top-level channel, as the 2.1.4 and 2.1.17 plugs answer.
-        get: () => ({ channel: 0, togglex: { channel: 0, ...toggleState() } }),
+        // Object form with a stray top-level channel, as the 2.1.4 and 2.1.17 plugs answer; fw 7.3.37 sends a list.
+        get: () =>
+          this.profile.toggleXList
+            ? { channel: 4294967295, togglex: [{ channel: 0, ...toggleState() }] }
+            : { channel: 0, togglex: { channel: 0, ...toggleState() } },
         set: (p) => {
           const list: unknown[] = Array.isArray(p.togglex) ? p.togglex : [p.togglex];
           const item = list.find((t) => isObject(t) && (t.channel === undefined || t.channel === 0));
@@ -423,6 +429,7 @@ export class PlugDevice {
       'Appliance.Control.Electricity': { get: () => this.electricity() },
       'Appliance.Control.ConsumptionX': { get: () => this.consumptionX() },
       'Appliance.Control.ConsumptionConfig': { get: () => ({ config: { ...this.profile.calibration } }) },
+      'Appliance.Encrypt.Suite': { get: () => ({ suite: { ...this.profile.suite } }) },
     };
   }
 }

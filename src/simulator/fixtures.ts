@@ -92,6 +92,17 @@ export interface FirmwareProfile {
   calibration?: { voltageRatio: number; electricityRatio: number };
   /** Newer firmwares add `uuid` to reply headers. */
   headerUuid: boolean;
+  /** `hardware.type` and `subType` when not the MSS310's (`mss310`, `us`). */
+  type?: string;
+  subType?: string;
+  /** More `firmware` fields of System.All (fw 7.3.37: `homekitVersion`, `encrypt`). */
+  firmwareExtra?: Record<string, unknown>;
+  /** ToggleX GET answers the list form with `channel: 4294967295` (fw 7.3.37, 8.3.15) instead of the object form. */
+  toggleXList?: boolean;
+  /** HTTP bodies encrypted, plain requests other than System.Ability reset (profiles/mss110.ts, encrypted.ts). */
+  encrypted?: boolean;
+  /** The `Appliance.Encrypt.Suite` reply. */
+  suite?: Record<string, string>;
 }
 
 export const PROFILES: Record<Firmware, FirmwareProfile> = {

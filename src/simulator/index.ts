@@ -5,6 +5,7 @@ export type {
   ConsumptionEntry,
   Fault,
   Firmware,
+  Model,
   MqttSettings,
   Readings,
   RequestRecord,

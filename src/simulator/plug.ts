@@ -1,6 +1,7 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PlugDevice, type Outcome } from './device';
+import { unwrapRequest } from './encrypted';
 import { RequestReader, response, responseHead, type ReadResult } from './http';
 import { formatAddress, isLoopback, macFromUuid, randomKey, randomMac, uuidForMac } from './identity';
 import { SetupMode, SimulatedMqtt, splitHostPort, type MqttState } from './mqtt';
@@ -63,10 +64,11 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
     this.firmware = options.firmware ?? 2;
     this.mac = (options.mac ?? (options.uuid && macFromUuid(options.uuid)) ?? randomMac()).toLowerCase();
     this.uuid = options.uuid ?? uuidForMac(this.mac);
-    this.name = options.name ?? `mss310-${this.mac.slice(-5).replace(':', '')}`;
+    this.name = options.name ?? `${options.model ?? 'mss310'}-${this.mac.slice(-5).replace(':', '')}`;
     this.lfOnly = options.lfOnly ?? false;
     this.device = new PlugDevice({
       firmware: this.firmware,
+      model: options.model,
       uuid: this.uuid,
       mac: this.mac,
       key: options.key ?? randomKey(),
@@ -300,13 +302,18 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
     if (request.path !== '/config') return this.send(socket, response(404, '', this.lfOnly, 'text/plain'));
     if (request.method !== 'POST') return this.send(socket, response(405, '', this.lfOnly, 'text/plain'));
 
-    const parsed = this.device.parse(request.body.toString('utf8'));
+    const body = request.body.toString('utf8');
+    const wire = this.device.profile.encrypted ? unwrapRequest(body, { uuid: this.device.uuid, key: this.device.key, mac: this.device.mac }) : undefined;
+    // Encrypted firmware resets a plain request other than Ability (meross_lan's emulator): a TCP RST, no reply.
+    if (wire?.kind === 'reset') return void socket.resetAndDestroy();
+    const parsed = this.device.parse(wire ? wire.text : body);
     if (parsed.kind === 'drop') return void socket.destroy();
+    if (wire) parsed.record.encrypted = wire.kind === 'encrypted';
     this.record(parsed.record);
     // Network faults act after the plug has processed the request, as if only the answer were lost.
     const setup = this.setupMode;
     const outcome = setup?.handle(parsed, this.device) ?? this.device.execute(parsed);
-    await this.answer(socket, outcome);
+    await this.answer(socket, wire?.kind === 'encrypted' && outcome.kind === 'reply' ? { kind: 'reply', body: wire.seal(outcome.body) } : outcome);
     // The real plug reboots after Config.Wifi, once its answer is out.
     if (setup?.done && this.setupMode === setup) await this.leaveSetup(setup);
   }

@@ -5,7 +5,7 @@ import { AP_BSSID, SUB_TYPE, USER_ID, WIFI_SIGNAL, type FirmwareProfile } from '
 type Payload = Record<string, unknown>;
 
 export function hardwarePayload(p: FirmwareProfile, uuid: string, mac: string): Payload {
-  return { type: 'mss310', subType: SUB_TYPE, version: p.hardwareVersion, chipType: p.chipType, uuid, macAddress: mac };
+  return { type: p.type ?? 'mss310', subType: p.subType ?? SUB_TYPE, version: p.hardwareVersion, chipType: p.chipType, uuid, macAddress: mac };
 }
 
 export function firmwarePayload(p: FirmwareProfile, innerIp: string): Payload {
@@ -22,7 +22,7 @@ export function firmwarePayload(p: FirmwareProfile, innerIp: string): Payload {
     fw.secondPort = p.serverPort;
   }
   fw.userId = USER_ID;
-  return fw;
+  return { ...fw, ...p.firmwareExtra };
 }
 
 /** System.Debug in the layout of each generation (1.1.18 and 2.1.17 traces). */

@@ -2,6 +2,9 @@ import type { MidnightMode } from './consumption';
 
 export type Firmware = 1 | 2;
 
+/** `mss310` (default; `firmware` picks its generation) or `mss110`: hw 7.0.0 / fw 7.3.37, encrypted, no metering. */
+export type Model = 'mss310' | 'mss110';
+
 export type Fault =
   /** Connections refused: the listening socket is closed; clearing reopens it on the same port. */
   | { type: 'offline' }
@@ -31,6 +34,8 @@ export interface Readings {
 export interface SimulatorOptions {
   /** Default 2. 1 ⇒ hw 1.0.0 / fw 1.1.18 (Toggle, no Multiple); 2 ⇒ hw 2.0.0 / fw 2.1.17 (ToggleX, Multiple). */
   firmware?: Firmware;
+  /** Default `mss310`. `mss110` is the encrypted fw 7.3.37 plug of the mss100 trace (`firmware` is then ignored). */
+  model?: Model;
   /** Default: 32 chars, not all hex (like real units), ending with the MAC without colons. */
   uuid?: string;
   /** Default: random with the Meross prefix 48:e1:e9. */
@@ -95,6 +100,8 @@ export interface RequestRecord {
   signOk: boolean;
   /** How it arrived: over MQTT, or (when absent) over HTTP. */
   transport?: 'mqtt';
+  /** An encrypted-firmware plug got it encrypted (true) or in clear (false); absent for other plugs. */
+  encrypted?: boolean;
   /** Items of an Appliance.Control.Multiple; their signatures are reported but not enforced, like the firmware. */
   inner?: RequestRecord[];
 }
