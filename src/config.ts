@@ -5,6 +5,7 @@ import { parseSubnet } from './discovery/subnets';
 import { parseHost } from './meross/host';
 import { isTimeZone } from './meross/time';
 import { parseUserId } from './meross/mqtt';
+import type { PushConfig } from './push/target';
 
 /** Validated platform config; every field has a clean value. */
 export interface DeviceConfig {
@@ -52,17 +53,7 @@ export interface DiscoveryConfig {
 
 export const DISCOVERY_DEFAULTS = { port: 80, rescanAfter: 300 } as const;
 
-export interface PushConfig {
-  enabled: boolean;
-  /** The embedded broker's TLS port (unused with `broker`). */
-  port: number;
-  /** Address the embedded broker listens on; undefined: every interface. */
-  bind?: string;
-  /** A broker the user runs, used instead of the embedded one: `mqtts://…` or `mqtt://…`. */
-  broker?: string;
-  /** The userId in the plugs' MQTT password; undefined: remembered, else the Meross account's, else made up (push/user-id.ts). */
-  userId?: string;
-}
+export type { PushConfig };
 
 export const PUSH_DEFAULTS = { port: 8883 } as const;
 

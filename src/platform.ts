@@ -8,7 +8,7 @@ import type {
 } from 'homebridge' with { 'resolution-mode': 'import' };
 import { networkInterfaces } from 'node:os';
 import { Claims, type ClaimOwner } from './claims';
-import { CloudAccount, resolveCloudUrl, type CloudState } from './cloud';
+import { CloudAccount, readCloudCache, resolveCloudUrl, type CloudState } from './cloud';
 import { parseConfig, type DeviceConfig, type MerossLanConfig } from './config';
 import { LanDiscovery, Locator, probeLabel, UNPLACED_HOST, UnplacedClient, type Found, type Locatable, type LostReason } from './discovery';
 import { makeEveTypes, type EveTypes } from './homekit/eve';
@@ -164,7 +164,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
         return;
       }
     }
-    this.push = new PushHub({ config: config.push, dir: this.storageDir, log: this.log });
+    this.push = new PushHub({ config: config.push, dir: this.storageDir, log: this.log, accountUserId: () => readCloudCache(this.storageDir)?.userId });
     void this.push.start();
   }
 

@@ -9,6 +9,7 @@ import { formatHost, parseHost, type HostAddress } from '../meross/host';
 import { postConfig } from '../meross/transport';
 import { parseUserId } from '../meross/mqtt';
 import { resolveUserId } from '../push/user-id';
+import { readCloudCache } from '../cloud';
 import { isLoopback } from '../meross/host';
 import { pluginStorageDir } from '../storage/json-file';
 import { describeParseError } from './args';
@@ -157,7 +158,9 @@ async function run(plan: PairPlan, signal: AbortSignal | undefined): Promise<Pai
     if (!abilities.namespaces.has(ns)) throw new PairError(`this plug does not list ${ns}, so it cannot be paired this way`);
   }
   const network = await findNetwork(await ask(CONFIG_WIFI_LIST, 'GET', {}), plan.ssid);
-  const userId = plan.userId ?? configuredUserId(plan.storage) ?? (await resolveUserId(pluginStorageDir(plan.storage), undefined, { warn: () => undefined })).userId;
+  const dir = pluginStorageDir(plan.storage);
+  const account = (): unknown => readCloudCache(dir)?.userId;
+  const userId = plan.userId ?? configuredUserId(plan.storage) ?? (await resolveUserId(dir, undefined, { warn: () => undefined }, account)).userId;
   const { hostname, port } = plan.broker;
   await ask(CONFIG_KEY, 'SET', {
     key: { gateway: { host: hostname, port, secondHost: hostname, secondPort: port, redirect: 1 }, key: plan.key, userId },

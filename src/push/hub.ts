@@ -1,15 +1,14 @@
-import type { PushConfig } from '../config';
 import type { AlternateTransport } from '../meross/client';
 import { isObject, type Json } from '../meross/decode';
 import { buildMessage, verifySign, type Header, type Message } from '../meross/envelope';
 import { TimeoutError, UnreachableError } from '../meross/errors';
-import type { Plug } from '../plug/plug';
 import { EmbeddedBroker } from './broker';
 import type { Bus, BusLogger, LoginResult } from './bus';
 import { loadOrCreateCert } from './cert';
 import { ExternalBroker } from './external';
 import { applianceTopic, appTopic, devicePassword, macFromUuid, normaliseMac, publishTopic, samePassword, subscribeTopic, uuidFromClientId } from '../meross/mqtt';
 import { BIND, CLOCK, CONSUMPTION_CONFIG, TOGGLE, TOGGLEX } from '../meross/namespaces';
+import type { PushConfig, PushTarget } from './target';
 import { resolveUserId, type UserIdSource } from './user-id';
 
 export interface PushHubOptions {
@@ -17,6 +16,8 @@ export interface PushHubOptions {
   /** `<storage>/meross-lan`: the broker certificate and the remembered userId. */
   dir: string;
   log: BusLogger;
+  /** The signed-in Meross account's userId (from the cloud cache), the first-use default; see resolveUserId. */
+  accountUserId?: () => unknown;
   /** Unix ms; injectable for tests. */
   now?: () => number;
   /** Test seam: a CA to trust when connecting to an external broker over TLS. */
@@ -48,12 +49,12 @@ class PlugLink implements AlternateTransport {
 
   constructor(
     private readonly hub: PushHub,
-    readonly plug: Plug,
+    readonly plug: PushTarget,
     readonly uuid: string,
   ) {}
 
   get key(): string {
-    return this.plug.options.key;
+    return this.plug.key;
   }
 
   get mac(): string | undefined {
@@ -113,7 +114,7 @@ export class PushHub {
   }
 
   /** A plug to serve; one whose uuid is not known yet is served from its first answer on. */
-  add(plug: Plug): void {
+  add(plug: PushTarget): void {
     const uuid = plug.uuid;
     if (uuid === undefined) {
       this.unidentified++;
@@ -134,7 +135,7 @@ export class PushHub {
    * Stops serving a plug the platform will not run after all (another block runs it, or it duplicates a running
    * entry): its MAC no longer logs in here, and nothing is sent to it.
    */
-  remove(plug: Plug): void {
+  remove(plug: PushTarget): void {
     for (const [uuid, link] of this.links) {
       if (link.plug !== plug) continue;
       this.links.delete(uuid);
@@ -150,7 +151,7 @@ export class PushHub {
     this.bus = undefined;
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new UnreachableError(p.link.plug.client.label, 'local push stopped'));
+      p.reject(new UnreachableError(p.link.plug.address, 'local push stopped'));
     }
     this.pending.clear();
     for (const link of this.links.values()) link.session = false;
@@ -160,7 +161,7 @@ export class PushHub {
   private async open(): Promise<void> {
     const { config, dir, log } = this.options;
     try {
-      const { userId, source } = await resolveUserId(dir, config.userId, log);
+      const { userId, source } = await resolveUserId(dir, config.userId, log, this.options.accountUserId);
       this.userId = userId;
       this.replyTopic = appTopic(userId);
       const topics = [publishTopic('+'), this.replyTopic];
@@ -248,7 +249,7 @@ export class PushHub {
       if (p.link !== link) continue;
       clearTimeout(p.timer);
       this.pending.delete(id);
-      p.reject(new UnreachableError(link.plug.client.label, why));
+      p.reject(new UnreachableError(link.plug.address, why));
     }
     if (!link.announced) return;
     link.announced = false;
@@ -302,7 +303,7 @@ export class PushHub {
   /** Sends a request to the plug's topic with our reply topic in `from`, and resolves with the matching reply. */
   request(link: PlugLink, message: Message<Json>, timeoutMs: number): Promise<unknown> {
     const bus = this.bus;
-    const label = link.plug.client.label;
+    const label = link.plug.address;
     if (!bus?.up) return Promise.reject(new UnreachableError(label, 'local push is not running'));
     const id = message.header.messageId;
     // `from` is not covered by the signature (protocol.md §1.3), so the signed message can be re-addressed as is.

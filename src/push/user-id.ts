@@ -1,7 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { createJsonExclusive } from '../claims';
-import { readCloudCache } from '../cloud/cache';
 import { JsonDocument } from '../storage/json-document';
 import { parseUserId } from '../meross/mqtt';
 
@@ -20,16 +19,22 @@ export interface UserIdLogger {
 
 /**
  * `push.userId` when configured; else the stored number; else (first use) the signed-in Meross account's userId,
- * or a random number when there is no account, stored for next time.
+ * or a random number when there is no account, stored for next time. `accountUserId` reads the account's (the
+ * cloud cache's) userId: the cloud room is above this transport, so its caller hands it in.
  */
-export async function resolveUserId(dir: string, configured: string | undefined, log: UserIdLogger): Promise<{ userId: string; source: UserIdSource }> {
+export async function resolveUserId(
+  dir: string,
+  configured: string | undefined,
+  log: UserIdLogger,
+  accountUserId: () => unknown = () => undefined,
+): Promise<{ userId: string; source: UserIdSource }> {
   if (configured !== undefined) return { userId: configured, source: 'config' };
   const path = join(dir, PUSH_FILE);
   const stored = await JsonDocument.read(path, (raw) => parseUserId((raw as { userId?: unknown } | null)?.userId), log);
   if (stored !== undefined) return { userId: stored, source: 'stored' };
   let cloud: string | undefined;
   try {
-    cloud = parseUserId(readCloudCache(dir)?.userId);
+    cloud = parseUserId(accountUserId());
   } catch {
     // An unreadable cloud.json is the cloud module's to report; here it only means "no account".
   }

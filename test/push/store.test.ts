@@ -2,7 +2,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { writeCloudCache } from '../../src/cloud/cache';
+import { readCloudCache, writeCloudCache } from '../../src/cloud/cache';
 import { CERT_FILE, loadOrCreateCert } from '../../src/push/cert';
 import { PUSH_FILE, resolveUserId } from '../../src/push/user-id';
 import { logger, storage } from './helpers';
@@ -62,7 +62,7 @@ describe('MQTT user id', () => {
   it("takes the signed-in Meross account's user id on first use", async () => {
     const dir = folder();
     await writeCloudCache(dir, { version: 1, email: 'a@b.c', base: 'https://x', userId: '1234567', devices: [] });
-    expect(await resolveUserId(dir, undefined, logger())).toEqual({ userId: '1234567', source: 'cloud' });
+    expect(await resolveUserId(dir, undefined, logger(), () => readCloudCache(dir)?.userId)).toEqual({ userId: '1234567', source: 'cloud' });
     expect(JSON.parse(readFileSync(join(dir, PUSH_FILE), 'utf8'))).toEqual({ version: 1, userId: '1234567' });
   });
 });
