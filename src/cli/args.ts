@@ -26,6 +26,8 @@ export type CliCommand =
       kind: 'simulate';
       count: number;
       firmware: 1 | 2;
+      /** `mss110`: the encrypted fw 7.3.37 plug (no metering); undefined for the MSS310 of `firmware`. */
+      model?: 'mss110';
       lfOnly: boolean;
       host: string;
       port: number;
@@ -51,6 +53,7 @@ const OPTIONS = {
   interval: { type: 'string' },
   count: { type: 'string' },
   firmware: { type: 'string' },
+  model: { type: 'string' },
   'lf-only': { type: 'boolean' },
   port: { type: 'string' },
   timezone: { type: 'string' },
@@ -68,7 +71,7 @@ const ALLOWED: Record<string, readonly OptionName[]> = {
   toggle: PLUG_OPTIONS,
   watch: [...PLUG_OPTIONS, 'interval'],
   time: [...PLUG_OPTIONS, 'timezone'],
-  simulate: ['count', 'firmware', 'lf-only', 'host', 'port', 'timezone', 'midnight', 'clock-skew'],
+  simulate: ['count', 'firmware', 'model', 'lf-only', 'host', 'port', 'timezone', 'midnight', 'clock-skew'],
 };
 
 // login, logout, discover and pair parse their own options (src/cli/login.ts, logout.ts, discover.ts, pair.ts).
@@ -110,6 +113,8 @@ Simulator options (simulate):
   --count N           how many plugs (default 1, max ${MAX_SIMULATED_PLUGS})
   --firmware 1|2      1: hardware 1.0.0, firmware 1.1.18 (Toggle, no Multiple)
                       2: hardware 2.0.0, firmware 2.1.17 (ToggleX, Multiple; default)
+  --model mss110      an MSS110 hardware 7.0.0, firmware 7.3.37 instead: encrypted
+                      local messages, no power metering (--firmware is ignored)
   --lf-only           end HTTP header lines with a bare LF, like some firmwares
   --host HOST         loopback address to listen on (default 127.0.0.1)
   --port P            first port: plugs get P, P+1, ... (default 0: any free port)
@@ -167,13 +172,15 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       if (values.firmware !== '1' && values.firmware !== '2') throw new UsageError('--firmware must be 1 or 2');
       firmware = values.firmware === '1' ? 1 : 2;
     }
+    if (values.model !== undefined && values.model !== 'mss110') throw new UsageError('--model must be mss110 (leave it out for an MSS310)');
+    const model = values.model === 'mss110' ? ('mss110' as const) : undefined;
     const timezone = values.timezone;
     if (timezone !== undefined && timezone !== '' && !isTimeZone(timezone)) throw new UsageError(`--timezone "${printable(timezone)}" is not a time zone name such as Europe/Berlin`);
     const midnight = values.midnight ?? 'reset';
     if (midnight !== 'reset' && midnight !== 'carry-once' && midnight !== 'cumulative') throw new UsageError('--midnight must be reset, carry-once or cumulative');
     const skew = values['clock-skew'] === undefined ? 0 : Number(values['clock-skew']);
     if (!Number.isFinite(skew) || Math.abs(skew) > 7 * 86_400) throw new UsageError('--clock-skew must be a number of seconds within a week');
-    return { kind: 'simulate', count, firmware, lfOnly: values['lf-only'] ?? false, host, port, timezone, midnight, clockSkewMs: Math.round(skew * 1000) };
+    return { kind: 'simulate', count, firmware, model, lfOnly: values['lf-only'] ?? false, host, port, timezone, midnight, clockSkewMs: Math.round(skew * 1000) };
   }
 
   const plug = plugTarget(values, env);

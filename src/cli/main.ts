@@ -89,13 +89,14 @@ export function version(): string {
   return typeof v === 'string' ? v : 'unknown';
 }
 
-function client(plug: PlugTarget): MerossClient {
+function client(plug: PlugTarget, io?: CliIo): MerossClient {
   // No retries: --timeout is then the longest a failing command waits, which is what a person at a shell expects.
-  return new MerossClient({ host: plug.host, key: plug.key, timeoutMs: plug.timeoutMs, retries: 0 });
+  const notice = io ? (m: string): void => io.stderr(`${PREFIX}${plug.host}: ${m}\n`) : undefined;
+  return new MerossClient({ host: plug.host, key: plug.key, timeoutMs: plug.timeoutMs, retries: 0, notice });
 }
 
 async function info(plug: PlugTarget, json: boolean, io: CliIo): Promise<void> {
-  const c = client(plug);
+  const c = client(plug, io);
   const abilities = await c.ability();
   const system = await c.systemAll();
   const electricity = abilities.electricity ? await c.electricity() : undefined;
@@ -104,7 +105,7 @@ async function info(plug: PlugTarget, json: boolean, io: CliIo): Promise<void> {
 }
 
 async function switchRelay(plug: PlugTarget, action: SwitchAction, json: boolean, io: CliIo): Promise<void> {
-  const c = client(plug);
+  const c = client(plug, io);
   const on = action === 'toggle' ? !(await c.getOn()) : action === 'on';
   await c.setOn(on);
   io.stdout(json ? `${JSON.stringify({ host: c.label, on })}\n` : `${c.label}: relay ${onOff(on)}\n`);
@@ -141,6 +142,7 @@ async function simulate(command: Extract<CliCommand, { kind: 'simulate' }>, io: 
         plugs.push(
           await SimulatedPlug.start({
             firmware: command.firmware,
+            model: command.model,
             lfOnly: command.lfOnly,
             host: command.host,
             port,
@@ -156,7 +158,7 @@ async function simulate(command: Extract<CliCommand, { kind: 'simulate' }>, io: 
     }
     for (const plug of plugs) {
       const { host, port, uuid, key, firmware } = plug;
-      io.stdout(`${JSON.stringify({ host, port, uuid, key, firmware })}\n`);
+      io.stdout(`${JSON.stringify({ host, port, uuid, key, firmware, ...(command.model ? { model: command.model } : {}) })}\n`);
       if (io.interactive) {
         plug.on('toggle', (event) => {
           io.stderr(`${PREFIX}${plug.address}: relay ${onOff(event.on)} (${event.source})\n`);
