@@ -10,6 +10,7 @@ import { networkInterfaces } from 'node:os';
 import { Claims, type ClaimOwner } from './claims';
 import { CloudAccount, readCloudCache, resolveCloudUrl, type CloudState } from './cloud';
 import { parseConfig, type DeviceConfig, type MerossLanConfig } from './config';
+import { NativeEditionGate } from './discovery/editions';
 import { LanDiscovery, Locator, probeLabel, UNPLACED_HOST, UnplacedClient, type Found, type Locatable, type LostReason } from './discovery';
 import { makeEveTypes, type EveTypes } from './homekit/eve';
 import { homekitName } from './homekit/name';
@@ -73,6 +74,8 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
   private readonly locatables = new Map<Plug, Locatable>();
   /** uuids already reported by a scan as found-but-not-added, so each is logged once. */
   private readonly reportedFinds = new Set<string>();
+  /** HomeKit- and Matter-native editions the cloud or a scan offers are skipped (discovery/editions.ts), each said once. */
+  private readonly editions = new NativeEditionGate((line) => this.log.info(line));
   private readonly timers: NodeJS.Timeout[] = [];
   /** uuids whose name the user set in `devices`: cloud names never override them. */
   private readonly userNamed = new Set<string>();
@@ -219,7 +222,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
     const plug = new Plug({
       // No address yet (uuid-only entry, cloud plug never seen on the LAN): LAN discovery places it.
       host: device.lastAddress ?? device.host ?? UNPLACED_HOST,
-      createClient: (o) => (o.host === UNPLACED_HOST ? new UnplacedClient(o) : new MerossClient(o)),
+      createClient: (o) => (o.host === UNPLACED_HOST ? new UnplacedClient(o) : new MerossClient({ ...o, notice: (m) => this.log.info(`${name}: ${m}`) })),
       key: device.key,
       uuid,
       name,
@@ -379,7 +382,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
       });
     }
     for (const d of cloud?.devices ?? []) {
-      if (taken.has(d.uuid) || !isPlugType(d.type)) continue;
+      if (taken.has(d.uuid) || !isPlugType(d.type) || this.editions.skips({ ...d, model: d.type, hardwareVersion: d.hardware }, 'cloud')) continue;
       taken.add(d.uuid);
       const context = this.cached.get(this.accessoryUuid(d.uuid))?.context;
       entries.push({ uuid: d.uuid, name: d.name, key: cloud?.key ?? config.key, host: context?.host, lastAddress: learned(d.uuid, context?.host), origin: 'cloud' });
@@ -447,6 +450,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
         continue;
       }
       if (this.plugs.some((p) => p.uuid === d.uuid)) continue;
+      if (this.editions.skips({ ...d, model: d.type, hardwareVersion: d.hardware }, 'cloud')) continue;
       if (!this.claimPlug(d.uuid, d.name)) continue;
       const accessory = this.cached.get(accessoryUuid);
       const entry: PlugEntry = { uuid: d.uuid, name: d.name, key: state?.key ?? config.key, host: accessory?.context.host, origin: 'cloud' };
@@ -557,6 +561,7 @@ export class MerossLanPlatform implements DynamicPlatformPlugin {
     const keys = this.knownKeys();
     for (const f of found) {
       if (!f.uuid || this.plugs.some((p) => p.uuid === f.uuid) || this.adapters.has(this.accessoryUuid(f.uuid))) continue;
+      if (f.info && this.editions.skips({ ...f.info, uuid: f.uuid, name: `${f.info.model.toUpperCase()} ${f.uuid.slice(-4).toUpperCase()}` }, 'scan')) continue;
       const at = probeLabel(f.host, f.port);
       const key = f.keyOk && f.keyIndex !== undefined ? keys[f.keyIndex] : undefined;
       const keySource = key === undefined ? undefined : key === config.key ? 'platform' : key === this.cloudState?.key ? 'cloud' : undefined;

@@ -77,6 +77,8 @@ export interface SystemInfo {
   chipType?: string;
   /** The plug's own idea of its LAN address (`firmware.innerIp`). */
   lanIp?: string;
+  /** `firmware.homekitVersion`: set by HomeKit editions (fw 7.3.37 of the mss100 trace: "6.3"); see discovery/editions.ts. */
+  homekitVersion?: string;
   on: boolean;
   /** Device clock, Unix seconds (tiny values mean the clock is not set, protocol.md §2.4). */
   deviceTime?: number;
@@ -100,6 +102,7 @@ export function decodeSystemAll(payload: unknown): SystemInfo {
     firmwareVersion: str(firmware.version, 'firmware.version'),
     chipType: optStr(hardware.chipType),
     lanIp: optStr(firmware.innerIp),
+    homekitVersion: optStr(firmware.homekitVersion),
     on: relayFromAll(all),
     deviceTime: time?.timestamp !== undefined ? num(time.timestamp, 'time.timestamp') : undefined,
     timezone: optStr(time?.timezone),
