@@ -129,6 +129,11 @@ describe('decodeSystemAll', () => {
       on: true,
       deviceTime: 1560144444,
       timezone: 'Australia/Sydney',
+      // The fixture's rules, as the plug applies them: AEST from April 2019, AEDT from October.
+      timeRules: [
+        [1554566400, 36000, 0],
+        [1570291200, 39600, 1],
+      ],
     });
   });
 
@@ -145,7 +150,13 @@ describe('decodeSystemAll', () => {
       on: false,
       deviceTime: 1681841111,
       timezone: 'Europe/London',
+      // The trace's 20 London rules, unchanged: numbers already, sorted already.
+      timeRules: (ALL_FW2.all as unknown as { system: { time: { timeRule: unknown } } }).system.time.timeRule,
     });
+    expect(decodeSystemAll(ALL_FW2).timeRules?.slice(0, 2)).toEqual([
+      [1648342800, 3600, 1],
+      [1667091600, 0, 0],
+    ]);
   });
 
   it('coerces numbers sent as numeric strings', () => {
@@ -166,6 +177,7 @@ describe('decodeSystemAll', () => {
     const info = decodeSystemAll(all);
     expect(info.deviceTime).toBe(40);
     expect(info.timezone).toBeUndefined();
+    expect(info.timeRules).toEqual([]);
     expect(info.lanIp).toBeUndefined();
     delete loose.time;
     expect(decodeSystemAll(all).deviceTime).toBeUndefined();
