@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LanDiscovery, Locator, UnplacedClient, type Locatable, type LostReason } from '../../src/discovery';
-import { MerossClient, WrongDeviceError, WrongKeyError } from '../../src/meross';
+import { LanDiscovery, Locator, UnplacedClient } from '../../src/discovery';
+import { MerossClient } from '../../src/meross';
 import { Plug } from '../../src/plug/plug';
+import { PlugFollower } from '../../src/registry/follow';
 import type { SimulatedPlug } from '../../src/simulator';
 import { commonPort, Log, loopback, startPlugs } from './helpers';
 
@@ -17,27 +18,9 @@ afterEach(async () => {
   await Promise.all(sims.splice(0).map((s) => s.stop()));
 });
 
-/** What the platform does for each plug: adapt it to the locator and feed it reachability changes. */
-function follow(plug: Plug, loc: Locator): Locatable {
-  const target: Locatable = {
-    name: plug.name,
-    get uuid() {
-      return plug.uuid;
-    },
-    get address() {
-      return plug.client instanceof UnplacedClient ? undefined : plug.client.label;
-    },
-    moveTo: (address) => plug.moveTo(address),
-  };
-  loc.track(target);
-  plug.on('reachability', (state, error) => {
-    if (state === 'online') return loc.recovered(target);
-    let reason: LostReason = 'unreachable';
-    if (plug.client instanceof UnplacedClient) reason = 'no-address';
-    else if (error instanceof WrongDeviceError || (error instanceof WrongKeyError && error.uuid !== undefined && error.uuid !== plug.uuid)) reason = 'wrong-device';
-    loc.lost(target, reason);
-  });
-  return target;
+/** The registry's own IP following: the plug model adapted to the locator, fed its reachability. */
+function follow(plug: Plug, loc: Locator): void {
+  new PlugFollower(loc).follow(plug);
 }
 
 function makePlug(name: string, host: string, uuid: string | undefined, log: Log): Plug {
@@ -147,9 +130,12 @@ describe('following plugs to new addresses', () => {
     const discovery = new LanDiscovery({ subnets: ['127.42.4.16/28'], port, env: {}, interfaces: () => ({}), keys: () => [KEY], log });
     locator = new Locator({ scan: (reason, last) => discovery.scan(reason, last), rescanAfterMs: 60_000, log });
     const plug = makePlug('Fan', 'unplaced', sim.uuid, log);
-    follow(plug, locator);
+    const moves: Array<[Plug, string]> = [];
+    new PlugFollower(locator, (moved, address) => moves.push([moved, address])).follow(plug);
     plug.start();
     await onlineAt(plug, sim.address);
+    // The registry hears of each move, to remember the address for the next start.
+    expect(moves).toEqual([[plug, sim.address]]);
     expect(log.lines).toContainEqual(['warn', 'Fan: its address is not known yet; searching the LAN for it. HomeKit shows No Response until it answers again.']);
     expect(log.lines).toContainEqual(['info', `Fan: found at ${sim.address}; using the new address.`]);
   });

@@ -1,0 +1,162 @@
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config';
+import type { Plug } from '../../src/plug/plug';
+import { PlugRegistry } from '../../src/registry/registry';
+import type { Placement, PlugEntry, PlugPublisher, Remembered } from '../../src/registry/types';
+import { SimulatedPlug } from '../../src/simulator';
+import { Log } from '../discovery/helpers';
+
+const KEY = 'registry-key';
+
+/** A publisher that keeps its records in memory: what Homebridge's accessory cache is to the HomeKit publisher. */
+class MemoryPublisher implements PlugPublisher {
+  readonly records = new Map<string, Remembered>();
+  readonly shown = new Map<string, Plug>();
+  readonly events: string[] = [];
+
+  remember(record: Remembered & { uuid: string }): void {
+    this.records.set(record.uuid, record);
+  }
+  remembered(uuid: string): Remembered | undefined {
+    return this.records.get(uuid);
+  }
+  rememberedPlugs(): Remembered[] {
+    return [...this.records.values()];
+  }
+  isPublished(uuid: string): boolean {
+    return this.shown.has(uuid);
+  }
+  publishedOrigin(uuid: string): Placement['origin'] {
+    return this.shown.has(uuid) ? this.records.get(uuid)?.origin : undefined;
+  }
+  register(plug: Plug, entry: PlugEntry, fallbackName: string): boolean {
+    const uuid = plug.uuid;
+    if (!uuid) return false;
+    const name = entry.name ?? fallbackName;
+    this.records.set(uuid, { uuid, name, host: entry.host, origin: entry.origin, keySource: entry.keySource });
+    this.shown.set(uuid, plug);
+    this.events.push(`register ${name}`);
+    return true;
+  }
+  attach(uuid: string, plug: Plug, entry: PlugEntry): void {
+    const record = this.records.get(uuid);
+    if (!record) return;
+    Object.assign(record, { host: entry.host, origin: entry.origin, keySource: entry.keySource, name: entry.name ?? record.name });
+    this.shown.set(uuid, plug);
+    this.events.push(`attach ${record.name}`);
+  }
+  rename(uuid: string, name: string): string | undefined {
+    const record = this.records.get(uuid);
+    if (!record || record.name === name) return undefined;
+    record.name = name;
+    this.events.push(`rename ${name}`);
+    return name;
+  }
+  place(uuid: string, placement: Placement & { host?: string }): void {
+    const record = this.records.get(uuid);
+    if (record) Object.assign(record, placement);
+  }
+  prune(keep: ReadonlySet<string> | undefined, stays: (r: Remembered) => boolean, quiet: (uuid: string) => boolean): void {
+    for (const [uuid, record] of this.records) {
+      if (keep?.has(uuid) || this.shown.has(uuid) || stays(record)) continue;
+      this.records.delete(uuid);
+      this.events.push(`prune ${record.name}${quiet(uuid) ? ' (quiet)' : ''}`);
+    }
+  }
+}
+
+const sims: SimulatedPlug[] = [];
+const registries: PlugRegistry[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  for (const registry of registries.splice(0)) {
+    registry.halt();
+    await Promise.all(registry.closePlugs());
+    registry.release();
+  }
+  await Promise.all(sims.splice(0).map((s) => s.stop()));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function simulate(): Promise<SimulatedPlug> {
+  const sim = await SimulatedPlug.start({ host: '127.0.0.1', port: 0, key: KEY });
+  sims.push(sim);
+  return sim;
+}
+
+function makeRegistry(devices: unknown[], publisher: MemoryPublisher, log: Log): PlugRegistry {
+  const { config, problems } = parseConfig({ platform: 'MerossLan', key: KEY, pollInterval: 30, devices });
+  expect(problems).toEqual([]);
+  const storageDir = mkdtempSync(join(tmpdir(), 'registry-'));
+  dirs.push(storageDir);
+  const registry = new PlugRegistry({ config, storageDir, storagePath: storageDir, publisher, log, env: {}, interfaces: () => ({}) });
+  registries.push(registry);
+  return registry;
+}
+
+/** Resolves once the plug has answered (its first System.All). */
+function identified(plug: Plug): Promise<unknown> {
+  return plug.info ? Promise.resolve() : once(plug, 'info');
+}
+
+/** Resolves once the plug is online. */
+async function online(plug: Plug): Promise<void> {
+  while (plug.reachability !== 'online') await once(plug, 'reachability');
+}
+
+describe('the plug registry', () => {
+  it('runs each devices entry with a uuid and shows it before it ever answers', async () => {
+    const sim = await simulate();
+    const publisher = new MemoryPublisher();
+    const log = new Log();
+    const registry = makeRegistry([{ host: sim.address, uuid: sim.uuid, name: 'Lamp' }], publisher, log);
+    const added: string[] = [];
+    registry.on('added', (plug, entry) => added.push(`${plug.name} ${entry.host ?? ''}`));
+    registry.launch();
+    // Shown at once, by uuid: HomeKit has the outlet before the plug answers.
+    expect(publisher.events).toEqual(['register Lamp']);
+    expect(added).toEqual([`Lamp ${sim.address}`]);
+    expect(log.lines).toContainEqual(['info', 'Watching 1 Meross plug (state and power every 30 s, energy every 300 s).']);
+    await online(registry.plugs[0]);
+  });
+
+  it('shows a host-only entry once it answers, named by its model and MAC', async () => {
+    const sim = await simulate();
+    const publisher = new MemoryPublisher();
+    const registry = makeRegistry([{ host: sim.address }], publisher, new Log());
+    registry.launch();
+    expect(publisher.events).toEqual([]);
+    await identified(registry.plugs[0]);
+    const mac = sim.mac.replace(/:/g, '').slice(-4).toUpperCase();
+    expect(publisher.events).toEqual([`register MSS310 ${mac}`]);
+    expect(publisher.isPublished(sim.uuid)).toBe(true);
+  });
+
+  it('matches a remembered host-only entry by host, and forgets a remembered plug that left the config', async () => {
+    const sim = await simulate();
+    const publisher = new MemoryPublisher();
+    publisher.remember({ uuid: sim.uuid, name: 'Kettle', host: sim.address });
+    publisher.remember({ uuid: 'gone000000000000000000000000000a', name: 'Old plug', host: '192.0.2.9' });
+    const registry = makeRegistry([{ host: sim.address }], publisher, new Log());
+    registry.launch();
+    // Known from the last run: shown again at once, under the name it had; the other is pruned (the config settled).
+    expect(publisher.events).toEqual(['attach Kettle', 'prune Old plug']);
+    expect(registry.plugs.map((p) => [p.name, p.uuid])).toEqual([['Kettle', sim.uuid]]);
+  });
+
+  it('remembers the address a scan moved a plug to, for the next start', async () => {
+    const sim = await simulate();
+    const publisher = new MemoryPublisher();
+    publisher.remember({ uuid: sim.uuid, name: 'Heater', host: '192.0.2.50', lastAddress: sim.address });
+    const registry = makeRegistry([{ host: '192.0.2.50', uuid: sim.uuid }], publisher, new Log());
+    registry.launch();
+    // Started at the address discovery found last time, not the configured one that no longer answers.
+    expect(registry.plugs[0].address).toBe(sim.address);
+    await online(registry.plugs[0]);
+  });
+});
