@@ -60,7 +60,7 @@ export class OutletAdapter {
     this.history = new EveHistoryService(api, accessory, plug, {
       storageDir: options.storageDir,
       plugUuid: plug.uuid ?? accessory.context.plugUuid ?? accessory.UUID,
-      log: plug.options.log,
+      log: plug.log,
     });
 
     this.pushAll(plug.snapshot);
@@ -105,7 +105,7 @@ export class OutletAdapter {
   }
 
   private async writeOn(value: CharacteristicValue): Promise<void> {
-    if (!this.plug.reachable && this.plug.lastError && !this.plug.lastError.retryable) {
+    if (this.plug.switchRefusal) {
       // Wrong key or wrong device: sending would fail (or control a stranger's plug). Fail at once.
       throw new this.api.hap.HapStatusError(this.api.hap.HAPStatus.SERVICE_COMMUNICATION_FAILURE);
     }

@@ -219,9 +219,10 @@ export class MatterOutletAdapter {
 
   private async command(kind: 'on' | 'off' | 'toggle'): Promise<void> {
     const plug = this.plug;
-    if (!plug.reachable && plug.lastError && !plug.lastError.retryable) {
+    const refusal = plug.switchRefusal;
+    if (refusal) {
       // Wrong key or wrong device: sending would fail (or switch a stranger's plug). Fail at once.
-      throw this.failure(`${plug.name}: ${plug.lastError.message}`);
+      throw this.failure(`${plug.name}: ${refusal.message}`);
     }
     this.commands++;
     let target = kind === 'on';
@@ -294,7 +295,7 @@ export function matterName(name: string): string {
  */
 export function outletShape(plug: Plug, cached: MatterOutletAccessory | undefined, energyClusters: boolean): OutletShape {
   if (!energyClusters) return { power: false, energy: false };
-  const abilities = plug.client.abilities;
+  const abilities = plug.abilities;
   if (abilities) return { power: abilities.electricity, energy: abilities.consumptionX };
   if (cached?.clusters) return { power: 'electricalPowerMeasurement' in cached.clusters, energy: 'electricalEnergyMeasurement' in cached.clusters };
   return { power: true, energy: true };

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { MerossClient, type AlternateTransport, type ClientOptions } from '../meross/client';
-import { decodeToggle, type DailyEnergy, type Electricity, type Json, type SystemInfo } from '../meross/decode';
+import { decodeToggle, type Abilities, type DailyEnergy, type Electricity, type Json, type SystemInfo } from '../meross/decode';
 import { MerossError, WrongDeviceError, WrongKeyError } from '../meross/errors';
 import { buildTimeRules, ruleOffsetAt } from '../meross/time';
 import type { JsonDocument } from '../storage/json-document';
@@ -201,6 +201,38 @@ export class Plug extends EventEmitter<PlugEvents> {
   /** Where the plug answers now (`host[:port]`, as the client labels it). */
   get address(): string {
     return this.client.label;
+  }
+
+  /** What the plug says it can do (its Ability list), once it has answered; undefined before. */
+  get abilities(): Abilities | undefined {
+    return this.client.abilities;
+  }
+
+  /** The logger the plug writes to (adapters log their lines about this plug there too). */
+  get log(): PlugLogger {
+    return this.options.log;
+  }
+
+  /**
+   * Why a switch would fail right now, without trying: the plug is offline for a reason retrying does not cure
+   * (wrong key, another device at its address), so sending would fail or switch a stranger's plug. Undefined when
+   * a switch may be tried. The one guard every adapter asks before it calls setOn().
+   */
+  get switchRefusal(): MerossError | undefined {
+    return !this.reachable && this.lastError && !this.lastError.retryable ? this.lastError : undefined;
+  }
+
+  /** A new name (the user's, or the Meross app's); log lines follow it. */
+  rename(name: string): void {
+    this.options.name = name;
+  }
+
+  /**
+   * Where the energy ledger lives, once this block may own it: a plug not claimed yet (its uuid unknown) must not
+   * touch a ledger another block may own. Set before the poll after the first answer loads the ledger.
+   */
+  setStorage(dir: string): void {
+    this.options.storageDir = dir;
   }
 
   get reachable(): boolean {

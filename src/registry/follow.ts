@@ -1,4 +1,4 @@
-import { UnplacedClient, type Locatable, type Locator, type LostReason } from '../discovery';
+import { UNPLACED_HOST, type Locatable, type Locator, type LostReason } from '../discovery';
 import { WrongDeviceError, WrongKeyError } from '../meross/errors';
 import type { Plug } from '../plug/plug';
 
@@ -25,7 +25,7 @@ export class PlugFollower {
         return plug.uuid;
       },
       get address() {
-        return plug.client instanceof UnplacedClient ? undefined : plug.address;
+        return plug.address === UNPLACED_HOST ? undefined : plug.address;
       },
       moveTo: (address) => {
         plug.moveTo(address);
@@ -39,7 +39,7 @@ export class PlugFollower {
       if (state === 'online') return this.locator.recovered(target);
       if (state !== 'offline') return;
       let reason: LostReason = 'unreachable';
-      if (plug.client instanceof UnplacedClient) reason = 'no-address';
+      if (plug.address === UNPLACED_HOST) reason = 'no-address';
       else if (error instanceof WrongDeviceError) reason = 'wrong-device';
       else if (error instanceof WrongKeyError) {
         // A 5001 naming another uuid is another plug at this address; naming this one, the key is wrong here.

@@ -255,7 +255,7 @@ export class PlugRegistry extends EventEmitter<RegistryEvents> {
       return;
     }
     // Claimed: its ledger is this block's now. Set before the plug's poll goes on to load it (synchronously after 'info').
-    plug.options.storageDir = this.options.storageDir;
+    plug.setStorage(this.options.storageDir);
     if (!this.publisher.remembered(info.uuid)) {
       this.publisher.register(plug, device, `${info.model.toUpperCase()} ${info.mac.replace(/:/g, '').slice(-4).toUpperCase()}`);
     } else {
@@ -365,7 +365,7 @@ export class PlugRegistry extends EventEmitter<RegistryEvents> {
     // Log lines follow the new name too.
     const plug = this.plugs.find((p) => p.uuid !== undefined && p.uuid === uuid);
     if (!plug) return;
-    plug.options.name = shown;
+    plug.rename(shown);
     this.emit('renamed', plug, shown);
   }
 
