@@ -28,6 +28,7 @@ import {
   type Json,
   type SystemInfo,
 } from './decode';
+import { CONSUMPTIONX, ELECTRICITY, MULTIPLE, SYSTEM_ABILITY, SYSTEM_ALL, SYSTEM_TIME, TOGGLE, TOGGLEX } from './namespaces';
 
 export interface ClientOptions {
   /** `host[:port]`. */
@@ -86,13 +87,13 @@ const MULTIPLE_REPLY_BUDGET = 1800;
 const MULTIPLE_MAX_ITEMS = 2;
 const MULTIPLE_OUTER_OVERHEAD = 300;
 const REPLY_ESTIMATE: Record<string, number> = {
-  'Appliance.Control.ToggleX': 350,
-  'Appliance.Control.Toggle': 330,
-  'Appliance.Control.Electricity': 420,
+  [TOGGLEX]: 350,
+  [TOGGLE]: 330,
+  [ELECTRICITY]: 420,
   'Appliance.System.DNDMode': 320,
   'Appliance.System.Runtime': 330,
-  'Appliance.System.All': 1200,
-  'Appliance.Control.ConsumptionX': 1900,
+  [SYSTEM_ALL]: 1200,
+  [CONSUMPTIONX]: 1900,
 };
 /** After this many dropped batches in a row the client stops batching for good (until restart). */
 const MULTIPLE_DROP_LIMIT = 3;
@@ -224,7 +225,7 @@ export class MerossClient {
   }
 
   async ability(): Promise<Abilities> {
-    const payload = await this.request('Appliance.System.Ability', 'GET', {});
+    const payload = await this.request(SYSTEM_ABILITY, 'GET', {});
     const abilities = this.decode(() => decodeAbility(payload));
     if (abilities.encrypted && !this.cipher) {
       this.cipher = this.newCipher(this.uuid ?? this.lastSender);
@@ -267,7 +268,7 @@ export class MerossClient {
   async systemAll(): Promise<SystemInfo> {
     let payload: Json;
     try {
-      payload = await this.request('Appliance.System.All', 'GET', { all: {} });
+      payload = await this.request(SYSTEM_ALL, 'GET', { all: {} });
     } catch (error) {
       // Encrypted firmware resets every plain request but System.Ability (protocol.md §3.13), as meross_lan found: ask
       // that, and if it names ECDHE, ask again encrypted. Only for a client that knows nothing of the plug yet, and
@@ -275,7 +276,7 @@ export class MerossClient {
       const closedUnanswered = error instanceof ConnectionDroppedError && error.message === new ConnectionDroppedError(this.label).message;
       if (this.abilities || this.cipher || !closedUnanswered) throw error;
       if (!(await this.ability()).encrypted) throw error;
-      payload = await this.request('Appliance.System.All', 'GET', { all: {} });
+      payload = await this.request(SYSTEM_ALL, 'GET', { all: {} });
     }
     const info = this.decode(() => decodeSystemAll(payload));
     if (this.uuid === undefined) this.uuid = info.uuid;
@@ -290,7 +291,7 @@ export class MerossClient {
   }
 
   private toggleGet(ns: NonNullable<Abilities['toggle']>): Command {
-    return ns === 'Appliance.Control.ToggleX'
+    return ns === TOGGLEX
       ? { namespace: ns, method: 'GET', payload: { togglex: [] } }
       : { namespace: ns, method: 'GET', payload: { toggle: [] } };
   }
@@ -299,7 +300,7 @@ export class MerossClient {
   async setOn(on: boolean, options: RequestOptions = { urgent: true }): Promise<void> {
     const ns = await this.toggleNamespace();
     const onoff = on ? 1 : 0;
-    const payload = ns === 'Appliance.Control.ToggleX' ? { togglex: { channel: 0, onoff } } : { toggle: { onoff } };
+    const payload = ns === TOGGLEX ? { togglex: { channel: 0, onoff } } : { toggle: { onoff } };
     await this.request(ns, 'SET', payload, options);
   }
 
@@ -311,7 +312,7 @@ export class MerossClient {
   }
 
   async electricity(): Promise<Electricity> {
-    const payload = await this.request('Appliance.Control.Electricity', 'GET', { electricity: {} });
+    const payload = await this.request(ELECTRICITY, 'GET', { electricity: {} });
     return this.decode(() => decodeElectricity(payload));
   }
 
@@ -320,12 +321,12 @@ export class MerossClient {
    * meross_lan does (`Appliance.System.Time` SET, protocol.md §3.3). The plug then books its days in that zone.
    */
   async setTimeZone(timezone: string, timeRule: readonly TimeRule[]): Promise<void> {
-    await this.request('Appliance.System.Time', 'SET', { time: { timezone, timeRule: timeRule.map((r) => [...r]) } });
+    await this.request(SYSTEM_TIME, 'SET', { time: { timezone, timeRule: timeRule.map((r) => [...r]) } });
   }
 
   /** Daily Wh from ConsumptionX, sorted by date, one entry per day. */
   async consumption(): Promise<DailyEnergy[]> {
-    const payload = await this.request('Appliance.Control.ConsumptionX', 'GET', { consumptionx: [] });
+    const payload = await this.request(CONSUMPTIONX, 'GET', { consumptionx: [] });
     return this.decode(() => decodeConsumption(payload));
   }
 
@@ -334,7 +335,7 @@ export class MerossClient {
     const abilities = await this.requireAbilities();
     const ns = await this.toggleNamespace();
     const commands: Command[] = [this.toggleGet(ns)];
-    if (abilities.electricity) commands.push({ namespace: 'Appliance.Control.Electricity', method: 'GET', payload: { electricity: {} } });
+    if (abilities.electricity) commands.push({ namespace: ELECTRICITY, method: 'GET', payload: { electricity: {} } });
     const [toggle, electricity] = await this.batch(commands);
     return {
       on: this.decode(() => decodeToggle(unwrap(toggle), ns)),
@@ -399,7 +400,7 @@ export class MerossClient {
 
   private async multiple(group: Command[]): Promise<Array<Json | MerossError>> {
     const inner = group.map((c) => buildMessage(c.namespace, c.method, c.payload, this.key));
-    const payload = await this.request('Appliance.Control.Multiple', 'SET', { multiple: inner });
+    const payload = await this.request(MULTIPLE, 'SET', { multiple: inner });
     const list = payload.multiple;
     if (!Array.isArray(list)) throw new MalformedReplyError(this.label, 'Multiple reply without a list');
     return inner.map((sent) => {
