@@ -4,6 +4,7 @@
  * MalformedReplyError naming the host. Shapes follow shared/traces (fw 1.1.x and 2.x).
  */
 import { parseTimeRules, type TimeRule } from './time';
+import { CONSUMPTIONX, ELECTRICITY, ENCRYPT_ECDHE, MULTIPLE, TOGGLE, TOGGLEX } from './namespaces';
 
 export class DecodeError extends Error {}
 
@@ -37,7 +38,7 @@ function optStr(v: unknown): string | undefined {
 export interface Abilities {
   namespaces: ReadonlySet<string>;
   /** Which relay namespace this firmware speaks: fw 2.x/6.x `ToggleX`, fw 1.1.x `Toggle`. */
-  toggle: 'Appliance.Control.ToggleX' | 'Appliance.Control.Toggle' | undefined;
+  toggle: typeof TOGGLEX | typeof TOGGLE | undefined;
   /** Max commands per `Appliance.Control.Multiple`, 0 when the plug has no Multiple (fw 1.x). */
   multipleMax: number;
   electricity: boolean;
@@ -50,19 +51,15 @@ export function decodeAbility(payload: unknown): Abilities {
   const p = obj(payload, 'payload');
   const list = obj(p.ability, 'ability');
   const namespaces = new Set(Object.keys(list));
-  const multiple = list['Appliance.Control.Multiple'];
+  const multiple = list[MULTIPLE];
   const maxCmd = isObject(multiple) && multiple.maxCmdNum !== undefined ? num(multiple.maxCmdNum, 'maxCmdNum') : 0;
   return {
     namespaces,
-    toggle: namespaces.has('Appliance.Control.ToggleX')
-      ? 'Appliance.Control.ToggleX'
-      : namespaces.has('Appliance.Control.Toggle')
-        ? 'Appliance.Control.Toggle'
-        : undefined,
-    multipleMax: namespaces.has('Appliance.Control.Multiple') ? Math.max(0, Math.floor(maxCmd || 1)) : 0,
-    electricity: namespaces.has('Appliance.Control.Electricity'),
-    consumptionX: namespaces.has('Appliance.Control.ConsumptionX'),
-    encrypted: namespaces.has('Appliance.Encrypt.ECDHE'),
+    toggle: namespaces.has(TOGGLEX) ? TOGGLEX : namespaces.has(TOGGLE) ? TOGGLE : undefined,
+    multipleMax: namespaces.has(MULTIPLE) ? Math.max(0, Math.floor(maxCmd || 1)) : 0,
+    electricity: namespaces.has(ELECTRICITY),
+    consumptionX: namespaces.has(CONSUMPTIONX),
+    encrypted: namespaces.has(ENCRYPT_ECDHE),
   };
 }
 
@@ -127,7 +124,7 @@ function onoff(v: unknown, what: string): boolean {
 
 export function decodeToggle(payload: unknown, namespace: string): boolean {
   const p = obj(payload, 'payload');
-  return namespace === 'Appliance.Control.ToggleX' ? onoff(p.togglex, 'togglex') : onoff(p.toggle, 'toggle');
+  return namespace === TOGGLEX ? onoff(p.togglex, 'togglex') : onoff(p.toggle, 'toggle');
 }
 
 export interface Electricity {

@@ -18,3 +18,4 @@ export const BIND = 'Appliance.Control.Bind';
 export const CONFIG_KEY = 'Appliance.Config.Key';
 export const CONFIG_WIFI = 'Appliance.Config.Wifi';
 export const CONFIG_WIFI_LIST = 'Appliance.Config.WifiList';
+export const ENCRYPT_ECDHE = 'Appliance.Encrypt.ECDHE';
