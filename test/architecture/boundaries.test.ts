@@ -181,6 +181,21 @@ describe('the map of rooms', () => {
     expect(homebridge).toEqual([]);
   });
 
+  it('keeps the plug model and the registry free of Homebridge, HAP and Matter', () => {
+    const rooms = new Set(['plug/', 'registry/', 'push/', 'discovery/', 'cloud/']);
+    const homebridge = files.filter((f) => rooms.has(roomOf(f)) && /from ['"](homebridge|hap-nodejs|@homebridge\/|@matter\/)/.test(readFileSync(f, 'utf8')));
+    expect(homebridge.map((f) => relative(SRC, f))).toEqual([]);
+  });
+
+  it('lets nobody reach through a plug into its client or options (the model owns its surface)', () => {
+    const reaching = files
+      .filter((f) => roomOf(f) !== 'plug/')
+      .flatMap((f) => readFileSync(f, 'utf8').split('\n').map((line, i) => [f, i + 1, line] as const))
+      .filter(([, , line]) => /\b\w*plug\.(client|options)\b/i.test(line))
+      .map(([f, n]) => `${relative(SRC, f)}:${n}`);
+    expect(reaching).toEqual([]);
+  });
+
   it('catches a breach and a circle when it sees one (the checks themselves work)', () => {
     expect(breach(join(SRC, 'meross/client.ts'), join(SRC, 'plug/plug.ts'))).toBe('meross/ may not import plug/');
     expect(breach(join(SRC, 'push/hub.ts'), join(SRC, 'config.ts'))).toBe('push/ may not import config.ts');
