@@ -1,7 +1,6 @@
 import { networkInterfaces } from 'node:os';
-import { parseArgs } from 'node:util';
-import { DEFAULT_CONCURRENCY, expandRanges, resolveSubnets, scan, type ScanTarget } from '../discovery';
-import { describeParseError } from './args';
+import { DEFAULT_CONCURRENCY, expandRanges, resolveSubnets, scan, type Found, type ScanTarget } from '../discovery';
+import { commandValues, usageError } from './command';
 import type { CliIo } from './io';
 
 export const DISCOVER_USAGE = `Usage: meross-lan discover [--subnet CIDR]... [--port 80] [--key KEY]... [--json]
@@ -31,19 +30,8 @@ const OPTIONS = {
 
 /** `meross-lan discover`: never sends anywhere but the listed (or the host's own, /24-capped) subnets. */
 export async function discover(argv: readonly string[], io: CliIo): Promise<number> {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    const parsed = parse(argv);
-    // Extra words are not echoed: a forgotten `--key` in front of one would print the key.
-    if (parsed.positionals.length > 0) return usage(io, `discover takes no arguments besides options (got ${parsed.positionals.length} more)`);
-    values = parsed.values;
-  } catch (error) {
-    return usage(io, describeParseError(error));
-  }
-  if (values.help) {
-    io.stdout(DISCOVER_USAGE);
-    return 0;
-  }
+  const values = commandValues('discover', argv, OPTIONS, DISCOVER_USAGE, io);
+  if (typeof values === 'number') return values;
   const port = values.port === undefined ? 80 : Number(values.port);
   if (!/^\d+$/.test(values.port ?? '80') || port < 1 || port > 65535) return usage(io, '--port must be a whole number from 1 to 65535');
   const timeoutS = values.timeout === undefined ? 2.5 : Number(values.timeout);
@@ -84,20 +72,9 @@ export async function discover(argv: readonly string[], io: CliIo): Promise<numb
   return 0;
 }
 
-interface Row {
-  host: string;
-  port: number;
-  uuid: string | null;
-  model: string | null;
-  firmware: string | null;
-  keyOk: boolean;
-}
-
-function parse(argv: readonly string[]) {
-  return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: true });
-}
+/** One line of the listing (and of `--json`): what a scan found, never which key worked. */
+type Row = Pick<Found, 'host' | 'port' | 'uuid' | 'model' | 'firmware' | 'keyOk'>;
 
 function usage(io: CliIo, message: string): number {
-  io.stderr(`meross-lan: ${message} (see meross-lan discover --help)\n`);
-  return 2;
+  return usageError(io, 'discover', message);
 }

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CloudApi, CloudError, cloudCachePath, isEmailAddress, resolveCloudUrl, signInWithDevices, storeSignIn, type CloudDevice, type CloudSession } from '../cloud';
 import { pluginStorageDir } from '../storage/json-file';
-import { describeParseError } from './args';
+import { commandValues, usageError } from './command';
 import type { CliIo, PromptInput } from './io';
 import { describe } from '../util/describe';
 
@@ -44,18 +43,8 @@ export function resolveStorage(option: string | undefined): string {
 
 /** `meross-lan login`: sign in (with MFA), store the token, never the password. */
 export async function login(argv: readonly string[], io: CliIo): Promise<number> {
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    const parsed = parse(argv);
-    if (parsed.positionals.length > 0) return usage(io, `login takes no arguments besides options (got ${parsed.positionals.length} more)`);
-    values = parsed.values;
-  } catch (error) {
-    return usage(io, describeParseError(error));
-  }
-  if (values.help) {
-    io.stdout(LOGIN_USAGE);
-    return 0;
-  }
+  const values = commandValues('login', argv, OPTIONS, LOGIN_USAGE, io);
+  if (typeof values === 'number') return values;
   const email = values.email?.trim();
   if (!email || !isEmailAddress(email)) return usage(io, '--email is required (the Meross account\'s email address)');
   const storage = resolveStorage(values.storage);
@@ -234,11 +223,6 @@ export class Prompter {
   }
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: true });
-}
-
 function usage(io: CliIo, message: string): number {
-  io.stderr(`meross-lan: ${message} (see meross-lan login --help)\n`);
-  return 2;
+  return usageError(io, 'login', message);
 }

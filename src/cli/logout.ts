@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
 import { CloudApi, CloudError, cloudCachePath, readCloudCache, removeCloudCache, type CloudCache } from '../cloud';
 import { pluginStorageDir } from '../storage/json-file';
-import { describeParseError } from './args';
+import { commandValues } from './command';
 import { resolveStorage } from './login';
 import type { CliIo } from './io';
 
@@ -23,18 +22,9 @@ const OPTIONS = {
 
 /** `meross-lan logout`: log out the stored token, then delete cloud.json. Never prints the token or the key. */
 export async function logout(argv: readonly string[], io: CliIo): Promise<number> {
-  let storage: string;
-  try {
-    const parsed = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: true });
-    if (parsed.positionals.length > 0) return usage(io, `logout takes no arguments besides options (got ${parsed.positionals.length} more)`);
-    if (parsed.values.help) {
-      io.stdout(LOGOUT_USAGE);
-      return 0;
-    }
-    storage = resolveStorage(parsed.values.storage);
-  } catch (error) {
-    return usage(io, describeParseError(error));
-  }
+  const values = commandValues('logout', argv, OPTIONS, LOGOUT_USAGE, io);
+  if (typeof values === 'number') return values;
+  const storage = resolveStorage(values.storage);
   const dir = pluginStorageDir(storage);
   const file = cloudCachePath(dir);
   let cache: CloudCache | undefined;
@@ -79,7 +69,3 @@ export async function logout(argv: readonly string[], io: CliIo): Promise<number
   return 0;
 }
 
-function usage(io: CliIo, message: string): number {
-  io.stderr(`meross-lan: ${message} (see meross-lan logout --help)\n`);
-  return 2;
-}
