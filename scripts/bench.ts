@@ -6,12 +6,19 @@
  *   1. HAP write → plug request: `setCharacteristics(On)` until the simulator parses the SET ToggleX.
  *   2. Button press → HAP event: includes the wait for the next poll (1 s interval) and HAP's 250 ms event
  *      coalescing; also the part after the poll request reached the plug.
- *   3. Homebridge RSS and CPU with N plugs over a measurement window (30 s poll, 300 s energy poll).
+ *   3. Homebridge RSS and CPU with N plugs over a measurement window at the plugin's default intervals (30 s poll,
+ *      300 s energy poll), by default 11 minutes so it holds two energy reads and a 10-minute Eve history tick, with
+ *      Homebridge's debug log off and on (`-D`, as many users run it). RSS is judged at every moment, start-up
+ *      included: the kernel's high-water mark (VmHWM) of the process.
  *   4. Requests per plug per poll cycle in that window, firmware 2 (one Multiple) vs firmware 1 (Toggle + Electricity).
+ *   5. A restart with every plug unreachable: all cached accessories must be served within 1 s of Homebridge
+ *      announcing its port.
  *
- * Usage: tsx scripts/bench.ts [--quick] [--plugs 50,140]
+ * Usage: tsx scripts/bench.ts [--quick] [--plugs 50,140] [--window S] [--debug off|on|both] [--cpu-prof DIR]
+ * `--cpu-prof DIR` writes V8 CPU profiles of the Homebridge process to DIR (summarise them with
+ * `tsx scripts/profile-summary.ts DIR`).
  * Progress goes to stderr; stdout gets a table and, as its last line, one JSON object with every number.
- * Exit 0 even when a target is missed (the table says MISS); exit 1 only if the bench itself failed.
+ * Exit 0 when every budget holds, 1 when a budget is missed (the table says MISS), 2 if the bench itself failed.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -40,10 +47,13 @@ const RESOURCE_ENERGY_POLL_S = 300;
 const WARMUP_TOGGLES = 5;
 const SAMPLE_EVERY_MS = 1000;
 
+/** Budgets (issue: 140 plugs under 1 % of a core and 120 MB at every moment); the run fails at these. */
 const TARGET = {
   toggleP99Ms: 20,
   rssMb: 120,
-  cpuPct: 3,
+  cpuPct: 1,
+  /** From Homebridge announcing its port to every cached accessory served, with the plugs unreachable. */
+  publishMs: 1000,
   fw2RequestsPerCycle: 1,
   fw1RequestsPerCycle: 2,
   /** Not a brief target: the bound the e2e test uses (one poll interval, the 250 ms hold, a round trip). */
@@ -56,6 +66,9 @@ interface Options {
   windowS: number;
   toggles: number;
   presses: number;
+  /** Homebridge's debug log (`-D`) in the resource runs. */
+  debugModes: boolean[];
+  cpuProfDir?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -64,12 +77,15 @@ function parseOptions(argv: string[]): Options {
     options: {
       quick: { type: 'boolean', default: false },
       plugs: { type: 'string', default: '50,140' },
+      window: { type: 'string' },
+      debug: { type: 'string' },
+      'cpu-prof': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: tsx scripts/bench.ts [--quick] [--plugs 50,140]\n');
+    process.stdout.write('usage: tsx scripts/bench.ts [--quick] [--plugs 50,140] [--window S] [--debug off|on|both] [--cpu-prof DIR]\n');
     process.exit(0);
   }
   const plugCounts = values.plugs.split(',').map((s) => Number(s.trim()));
@@ -78,10 +94,16 @@ function parseOptions(argv: string[]): Options {
     throw new UsageError(`--plugs must be a comma-separated list of whole numbers from 1 to 149, not "${values.plugs}"`);
   }
   const quick = values.quick;
+  const windowS = values.window === undefined ? (quick ? 20 : 660) : Number(values.window);
+  if (!Number.isFinite(windowS) || windowS < 5 || windowS > 7200) throw new UsageError(`--window must be a number of seconds from 5 to 7200`);
+  const debug = values.debug ?? (quick ? 'off' : 'both');
+  if (debug !== 'off' && debug !== 'on' && debug !== 'both') throw new UsageError('--debug must be off, on or both');
   return {
     quick,
     plugCounts,
-    windowS: quick ? 20 : 60,
+    windowS,
+    debugModes: debug === 'both' ? [false, true] : [debug === 'on'],
+    cpuProfDir: values['cpu-prof'],
     // More toggles than the minimum of 50 by default, so p99 is not just the maximum.
     toggles: quick ? 50 : 200,
     presses: quick ? 5 : 20,
@@ -363,6 +385,10 @@ interface FirmwareRequests {
 
 interface ResourceResult {
   plugs: number;
+  /** Homebridge ran with -D. */
+  debug: boolean;
+  /** Cached accessories all served this long after Homebridge announced its port, plugs unreachable (ms). */
+  publishMs: number;
   fw1Plugs: number;
   windowS: number;
   pollIntervalS: number;
@@ -475,7 +501,7 @@ function countRequests(plugs: SimulatedPlug[], firmware: Firmware, from: number,
   };
 }
 
-async function resourceRun(count: number, opts: Options): Promise<ResourceResult> {
+async function resourceRun(count: number, debug: boolean, opts: Options): Promise<ResourceResult> {
   return withResources(async (res) => {
     // Every tenth plug runs firmware 1 (no Multiple), a mix like a household that bought plugs over the years.
     const plugs = await Promise.all(
@@ -486,18 +512,20 @@ async function resourceRun(count: number, opts: Options): Promise<ResourceResult
     res.add(`${count} simulated plugs`, () => Promise.all(plugs.map((p) => p.stop())));
     const names = plugs.map((_, i) => `Bench ${String(i + 1).padStart(3, '0')}`);
 
-    progress(`${count} plugs: starting Homebridge`);
+    progress(`${count} plugs: starting Homebridge${debug ? ' with -D' : ''}`);
     const started = performance.now();
+    const platform = {
+      pollInterval: RESOURCE_POLL_S,
+      energyPollInterval: RESOURCE_ENERGY_POLL_S,
+      // host + key only, as most users configure it: "added to HomeKit" then means the plug has answered.
+      devices: plugs.map((p, i) => ({ name: names[i], host: p.address, key: p.key })),
+    };
     const hb = await Homebridge.start({
       version: 'v2',
-      // Without -D, as users run it: debug output would be part of what we measure.
-      debug: false,
-      platform: {
-        pollInterval: RESOURCE_POLL_S,
-        energyPollInterval: RESOURCE_ENERGY_POLL_S,
-        // host + key only, as most users configure it: "added to HomeKit" then means the plug has answered.
-        devices: plugs.map((p, i) => ({ name: names[i], host: p.address, key: p.key })),
-      },
+      // The debug log is part of what is measured: users run both ways.
+      debug,
+      nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `homebridge-${count}-${debug ? 'D' : 'plain'}.cpuprofile`] : [],
+      platform,
     });
     res.add('Homebridge', () => hb.stop());
     const pid = hb.pid;
@@ -558,9 +586,17 @@ async function resourceRun(count: number, opts: Options): Promise<ResourceResult
     const notable = notableLogLines(hb);
 
     // Stop the HAP client and Homebridge first, so no request is still in flight when we count.
+    const storageDir = hb.storageDir;
+    const username = hb.username;
+    const pairing = hap.getLongTermData()!;
+    await hap.close();
+    await hb.stop({ keepStorage: true });
+    const publishMs = debug ? NaN : await cachedPublish(hb, { storageDir, username, platform, pairing }, plugs, count);
     await res.release();
     return {
       plugs: count,
+      debug,
+      publishMs,
       fw1Plugs: plugs.filter((p) => p.firmware === 1).length,
       windowS: round(elapsedS, 1),
       pollIntervalS: RESOURCE_POLL_S,
@@ -600,6 +636,38 @@ const verdict = (ok: boolean): Verdict => (ok ? 'PASS' : 'MISS');
 const ms = (v: number): string => `${v.toFixed(1)} ms`;
 const dist = (d: Distribution): string => `p50 ${ms(d.p50)}  p99 ${ms(d.p99)}  max ${ms(d.max)}  (n=${d.n})`;
 
+/**
+ * Restarts on the same storage with every plug unreachable and times how long after Homebridge announces its port
+ * the HAP client sees all `count` cached accessories: they must not wait for any plug.
+ */
+async function cachedPublish(
+  previous: Homebridge,
+  run: { storageDir: string; username: string; platform: Record<string, unknown>; pairing: NonNullable<ReturnType<HttpClient['getLongTermData']>> },
+  plugs: SimulatedPlug[],
+  count: number,
+): Promise<number> {
+  await Promise.all(plugs.map((p) => p.setFault({ type: 'offline' })));
+  progress(`${count} plugs: restarting with every plug unreachable`);
+  const { storageDir, username, platform, pairing } = run;
+  const hb = await Homebridge.start({ version: 'v2', debug: false, storageDir, username, port: previous.port, platform });
+  const announced = performance.now();
+  try {
+    for (;;) {
+      const hap = hb.connect(pairing);
+      const served = await accessories(hap)
+        .then((list) => list.length)
+        .catch(() => 0);
+      await hap.close();
+      if (served >= count) return round(performance.now() - announced, 0);
+      if (performance.now() - announced > 30_000) return Infinity;
+      await sleep(20);
+    }
+  } finally {
+    await hb.stop();
+    await Promise.all(plugs.map((p) => p.setFault(null)));
+  }
+}
+
 function table(rows: Row[]): string {
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => [r.metric, r.value, r.target][i].length)));
   return rows
@@ -622,9 +690,23 @@ function report(latency: LatencyResult, resources: ResourceResult[]): Row[] {
   rows.push({ metric: '  of which press → poll request', value: dist(p.waitForPoll), target: '', verdict: '' });
   rows.push({ metric: '  of which poll request → HAP event', value: dist(p.afterPollRequest), target: '', verdict: '' });
   for (const r of resources) {
-    const tag = `${r.plugs} plugs`;
+    const tag = `${r.plugs} plugs${r.debug ? ' (-D)' : ''}`;
     rows.push({ metric: `${tag}: start-up`, value: `all added after ${r.startupS} s, ${r.startupCpuS} s CPU`, target: '', verdict: '' });
-    rows.push({ metric: `${tag}: RSS at end of window`, value: `${r.rssEndMb} MB`, target: `≤ ${TARGET.rssMb} MB`, verdict: verdict(r.rssEndMb <= TARGET.rssMb) });
+    if (!r.debug) {
+      rows.push({
+        metric: `${tag}: cached accessories served, plugs unreachable`,
+        value: `${r.publishMs} ms after Homebridge announced its port`,
+        target: `≤ ${TARGET.publishMs} ms`,
+        verdict: verdict(r.publishMs <= TARGET.publishMs),
+      });
+    }
+    rows.push({
+      metric: `${tag}: RSS at every moment (VmHWM)`,
+      value: `${r.rssPeakLifetimeMb} MB`,
+      target: `≤ ${TARGET.rssMb} MB`,
+      verdict: verdict(r.rssPeakLifetimeMb <= TARGET.rssMb),
+    });
+    rows.push({ metric: `${tag}: RSS at end of window`, value: `${r.rssEndMb} MB`, target: '', verdict: '' });
     rows.push({
       metric: `${tag}: RSS max in window`,
       value: `${r.rssMaxMb} MB (min ${r.rssMinMb} MB; lifetime peak ${r.rssPeakLifetimeMb} MB)`,
@@ -662,7 +744,7 @@ async function main(): Promise<number> {
     opts = parseOptions(process.argv.slice(2));
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
-    return 1;
+    return 2;
   }
   const nodeVersion = execFileSync(nodeFor('v2'), ['--version'], { encoding: 'utf8' }).trim();
   const homebridgeVersion = (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'homebridge', 'package.json'), 'utf8')) as { version: string }).version;
@@ -670,7 +752,7 @@ async function main(): Promise<number> {
 
   const latency = await latencyRun(opts);
   const resources: ResourceResult[] = [];
-  for (const count of opts.plugCounts) resources.push(await resourceRun(count, opts));
+  for (const count of opts.plugCounts) for (const debug of opts.debugModes) resources.push(await resourceRun(count, debug, opts));
 
   const totalS = round((performance.now() - began) / 1000, 1);
   const rows = report(latency, resources);
@@ -695,7 +777,7 @@ async function main(): Promise<number> {
       resources,
     })}\n`,
   );
-  return 0;
+  return misses === 0 ? 0 : 1;
 }
 
 let interrupted = false;
@@ -712,6 +794,6 @@ main().then(
   },
   (error: unknown) => {
     process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
+    process.exitCode = 2;
   },
 );

@@ -59,15 +59,24 @@ export function midnightBefore(utcS: number, offsetAt: (utcS: number) => number)
   return midnight;
 }
 
+/** Names already checked. Building an Intl.DateTimeFormat costs about a millisecond; each plug asks every 5 minutes. */
+const knownZones = new Map<string, boolean>();
+
 /** Whether `name` is an IANA time zone this Node.js knows (its ICU data). */
 export function isTimeZone(name: string): boolean {
   if (!name || name.length > 64) return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
+  let known = knownZones.get(name);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: name });
+      known = true;
+    } catch {
+      known = false;
+    }
+    // A hostile plug could send endless made-up names; a few hundred real zones exist.
+    if (knownZones.size < 1000) knownZones.set(name, known);
   }
+  return known;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
