@@ -83,15 +83,12 @@ describe('LAN scan over loopback plugs', () => {
     const silent = new SilentHosts();
     others.push(silent);
     await silent.start(hosts, port);
-    const started = performance.now();
     const found = await scan({ targets: hosts.map((host) => ({ host, port })), keys: [KEY_A], concurrency: 8, replyTimeoutMs: 150 });
-    const ms = performance.now() - started;
     expect(found).toEqual([]);
     expect(silent.requests).toBe(48);
+    // 48 hosts 8 at a time (≈ 0.9 s), not one after another (7.2 s): told by the probes in flight, not a wall clock.
     expect(silent.maxInFlight).toBeLessThanOrEqual(8);
     expect(silent.maxInFlight).toBeGreaterThanOrEqual(4);
-    // 48 hosts / 8 at a time × 150 ms ≈ 0.9 s; far below a serial 7.2 s.
-    expect(ms).toBeLessThan(4000);
   });
 
   it('scans a whole /24 of loopback addresses in well under 10 s with the default settings', async () => {
@@ -111,8 +108,9 @@ describe('LAN scan over loopback plugs', () => {
       [live[2], true],
       [live[3], true],
     ]);
-    // The silent ones cost one reply timeout (2.5 s) each, 32 at a time.
-    expect(ms).toBeLessThan(10_000);
+    // The silent ones cost one reply timeout (2.5 s) each, waited for together (32 probes at a time), never in turn.
+    expect(silent.requests).toBe(20);
+    expect(silent.maxInFlight).toBeGreaterThanOrEqual(10);
     console.info(`/24 scan (254 addresses, 4 plugs, 20 silent hosts): ${Math.round(ms)} ms`);
   });
 
