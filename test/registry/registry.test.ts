@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Claims } from '../../src/claims';
 import { parseConfig } from '../../src/config';
 import type { Plug } from '../../src/plug/plug';
 import { PlugRegistry } from '../../src/registry/registry';
@@ -89,11 +90,15 @@ async function simulate(): Promise<SimulatedPlug> {
   return sim;
 }
 
-function makeRegistry(devices: unknown[], publisher: MemoryPublisher, log: Log): PlugRegistry {
+function folder(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'registry-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function makeRegistry(devices: unknown[], publisher: MemoryPublisher, log: Log, storageDir = folder()): PlugRegistry {
   const { config, problems } = parseConfig({ platform: 'MerossLan', key: KEY, pollInterval: 30, devices });
   expect(problems).toEqual([]);
-  const storageDir = mkdtempSync(join(tmpdir(), 'registry-'));
-  dirs.push(storageDir);
   const registry = new PlugRegistry({ config, storageDir, storagePath: storageDir, publisher, log, env: {}, interfaces: () => ({}) });
   registries.push(registry);
   return registry;
@@ -158,5 +163,24 @@ describe('the plug registry', () => {
     // Started at the address discovery found last time, not the configured one that no longer answers.
     expect(registry.plugs[0].address).toBe(sim.address);
     await online(registry.plugs[0]);
+  });
+
+  it('leaves a plug another block (child bridge) runs to that block, says so once, and forgets it quietly', async () => {
+    const sim = await simulate();
+    const dir = folder();
+    const other = new Claims({ dir, block: 'Kitchen' });
+    expect(other.claim(`plug-${sim.uuid}`).ok).toBe(true);
+    const publisher = new MemoryPublisher();
+    publisher.remember({ uuid: sim.uuid, name: 'Kettle', host: sim.address });
+    const log = new Log();
+    const registry = makeRegistry([{ host: sim.address, uuid: sim.uuid }], publisher, log, dir);
+    registry.launch();
+    expect(registry.plugs).toEqual([]);
+    expect(log.lines.filter(([level]) => level === 'warn').map(([, m]) => m)).toEqual([
+      `Kettle (${sim.uuid}): already run by the MerossLan block "Kitchen" (process ${process.pid}); not run by this block. List each plug in one block only.`,
+    ]);
+    // Its accessory goes from this bridge without a "removed" line: it was reported as run elsewhere.
+    expect(publisher.events).toEqual(['prune Kettle (quiet)']);
+    other.releaseAll();
   });
 });
