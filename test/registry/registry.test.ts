@@ -2,9 +2,11 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Claims } from '../../src/claims';
+import { writeCloudCache } from '../../src/cloud/cache';
 import { parseConfig } from '../../src/config';
+import { UNPLACED_HOST } from '../../src/discovery';
 import type { Plug } from '../../src/plug/plug';
 import { PlugRegistry } from '../../src/registry/registry';
 import type { Placement, PlugEntry, PlugPublisher, Remembered } from '../../src/registry/types';
@@ -96,8 +98,8 @@ function folder(): string {
   return dir;
 }
 
-function makeRegistry(devices: unknown[], publisher: MemoryPublisher, log: Log, storageDir = folder()): PlugRegistry {
-  const { config, problems } = parseConfig({ platform: 'MerossLan', key: KEY, pollInterval: 30, devices });
+function makeRegistry(devices: unknown[], publisher: MemoryPublisher, log: Log, storageDir = folder(), extra: Record<string, unknown> = {}): PlugRegistry {
+  const { config, problems } = parseConfig({ platform: 'MerossLan', key: KEY, pollInterval: 30, devices, ...extra });
   expect(problems).toEqual([]);
   const registry = new PlugRegistry({ config, storageDir, storagePath: storageDir, publisher, log, env: {}, interfaces: () => ({}) });
   registries.push(registry);
@@ -182,5 +184,26 @@ describe('the plug registry', () => {
     // Its accessory goes from this bridge without a "removed" line: it was reported as run elsewhere.
     expect(publisher.events).toEqual(['prune Kettle (quiet)']);
     other.releaseAll();
+  });
+
+  it('runs the plugs of the account from the cloud cache, named as in the Meross app, and keeps cloud plugs it cannot check', async () => {
+    const sim = await simulate();
+    const dir = folder();
+    await writeCloudCache(dir, { version: 1, email: 'a@b.c', base: 'https://iot.meross.com', key: KEY, devices: [{ uuid: sim.uuid, name: 'Desk lamp', type: 'mss310' }] });
+    const publisher = new MemoryPublisher();
+    publisher.remember({ uuid: 'gone000000000000000000000000000b', name: 'Old cloud plug', origin: 'cloud' });
+    const log = new Log();
+    // No password and no token: the refresh cannot reach the account, so the cache is all there is.
+    const registry = makeRegistry([], publisher, log, dir, { key: '', cloud: { email: 'a@b.c' } });
+    expect(registry.waitForCloud(() => undefined)).toBe(false);
+    registry.launch();
+    expect(publisher.events).toEqual(['register Desk lamp']);
+    expect(publisher.remembered(sim.uuid)).toMatchObject({ origin: 'cloud' });
+    // The account key; no address known yet (LAN discovery places a cloud plug never seen on the LAN).
+    expect([registry.plugs[0].key, registry.plugs[0].address]).toEqual([KEY, UNPLACED_HOST]);
+    await vi.waitFor(() => expect(log.lines.some(([, m]) => m.startsWith('Meross cloud:'))).toBe(true));
+    // The cloud could not say whether the old plug is still on the account: it stays.
+    expect(publisher.events).toEqual(['register Desk lamp']);
+    expect(publisher.remembered('gone000000000000000000000000000b')).toBeDefined();
   });
 });
