@@ -78,6 +78,9 @@ const POWER_HEADROOM = 1.1;
 /** How often a configured time zone is checked against the plug's rules (they run out; meross_lan re-checks too). */
 const ZONE_CHECK_MS = 86_400_000;
 
+/** The first meter reads of plugs started together are spread over this long (see start()). */
+export const FIRST_ENERGY_SPREAD_MS = 60_000;
+
 /** While a plug pushes over local MQTT, its relay state is still read this often, as a health check. */
 export const PUSH_HEALTH_CHECK_MS = 300_000;
 
@@ -264,7 +267,14 @@ export class Plug extends EventEmitter<PlugEvents> {
     if (this.running) return;
     this.running = true;
     this.stopped = false;
-    void this.ledgerReady();
+    // 140 plugs started together would all read their meter (a 1–2 kB reply each) and load their ledger file in the
+    // same second: the start-up memory peak. The first meter read (and with it the ledger load) lands at a random
+    // point of the first minute instead, or of the energy interval if that is shorter; until then the values are
+    // the accessory cache's.
+    if (this.lastEnergyRead === -Infinity) {
+      const spread = Math.min(this.options.energyPollIntervalMs, FIRST_ENERGY_SPREAD_MS);
+      this.lastEnergyRead = this.now() - this.options.energyPollIntervalMs + Math.random() * spread;
+    }
     // A short random start offset spreads many plugs so they do not all hit the network in the same tick.
     this.schedule(Math.round(Math.random() * Math.min(1000, this.options.pollIntervalMs / 10)));
   }
@@ -318,7 +328,9 @@ export class Plug extends EventEmitter<PlugEvents> {
       if (this.reachability !== 'online' || this.now() - this.lastInfoRead >= (this.options.infoIntervalMs ?? 300_000)) {
         await this.readInfo();
       }
-      await this.ledgerReady();
+      const energyDue = this.now() - this.lastEnergyRead >= this.options.energyPollIntervalMs;
+      // The ledger is needed for a meter read, and at every poll of a plug whose total is estimated from power.
+      if (energyDue || this.client.abilities?.consumptionX !== true) await this.ledgerReady();
       const result = await this.readState();
       if (this.stopped) return;
       // A write confirmed while this poll was on its way wins over what the poll saw before it.

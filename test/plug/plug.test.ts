@@ -193,6 +193,33 @@ describe('Plug model', () => {
     expect(log.lines.slice(said)).toEqual([]);
   });
 
+  it('spreads the first meter read of plugs started together over the first minute, then reads it every interval', async () => {
+    const clock = { ms: Date.UTC(2026, 5, 10, 12) };
+    const now = (): number => clock.ms;
+    const { sim, plug } = await setup({ firmware: 2, on: true, now }, { now, pollIntervalMs: 30_000, energyPollIntervalMs: 300_000 });
+    const meterReads = (): number => sim.requests.filter((r) => r.namespace === 'Appliance.Control.ConsumptionX').length;
+    // Half-way through the spread: the first read is due 30 s after the start.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    plug.start();
+    random.mockRestore();
+    await once(plug, 'reachability');
+    await plug.pollNow();
+    expect(meterReads()).toBe(0);
+    clock.ms += 29_000;
+    await plug.pollNow();
+    expect(meterReads()).toBe(0);
+    clock.ms += 2_000;
+    await plug.pollNow();
+    expect(meterReads()).toBe(1);
+    clock.ms += 299_000;
+    await plug.pollNow();
+    expect(meterReads()).toBe(1);
+    clock.ms += 1_000;
+    await plug.pollNow();
+    expect(meterReads()).toBe(2);
+    await plug.stop();
+  });
+
   it('counts the total from an Eve reset', async () => {
     // Off, so the simulated meter only moves when the test says so; every poll reads the meter. A fixed noon clock:
     // the 250 Wh below land on a day already being counted, never on the first reading of a new plug day, whose
