@@ -1,17 +1,10 @@
-import type { ConsumptionEntry } from './types';
+import type { ConsumptionEntry, MidnightMode } from './types';
 
 const DAY_MS = 86_400_000;
 const RING_SIZE = 30;
 /** Where today's entry sits at start: mid-array, so a client that forgets to sort is caught. */
 const TODAY_SLOT = 17;
 
-/**
- * What the firmware does with its daily counter at its midnight (protocol.md §3.7; meross_lan #181, #264, #420):
- * - `reset`: the new day starts at 0 and appears once a whole Wh has accrued (the traces' firmwares);
- * - `carry-once`: at the next midnight the new day starts at yesterday's final figure, then it resets again;
- * - `cumulative`: every new day starts at yesterday's final figure: the counter never resets.
- */
-export type MidnightMode = 'reset' | 'carry-once' | 'cumulative';
 
 /** The plug's booking offset east of UTC (seconds) at a UTC instant (seconds): its `timeRule`, or 0 for UTC days. */
 export type OffsetAt = (utcS: number) => number;

@@ -1,10 +1,10 @@
 import { sign, type Header, type Method } from '../meross/envelope';
 import { buildTimeRules, parseTimeRules, ruleOffsetAt, type TimeRule } from '../meross/time';
-import { EnergyMeter, type MidnightMode } from './consumption';
+import { EnergyMeter } from './consumption';
 import { AP_BSSID, PROFILES, TIMEZONE, TIME_RULE_LONDON, WIFI_SIGNAL, WIFI_SSID_B64, type FirmwareProfile } from './fixtures';
 import { MSS110_PROFILE } from './profiles/mss110';
 import { debugPayload, firmwarePayload, hardwarePayload } from './system';
-import type { ConsumptionEntry, Firmware, Model, Readings, RequestRecord, ToggleEvent, ToggleSource } from './types';
+import type { ConsumptionEntry, Firmware, MidnightMode, Model, Readings, RequestRecord, ToggleEvent, ToggleSource } from './types';
 import { MULTIPLE } from '../meross/namespaces';
 
 /** What the plug does with one request: answer with a body, or close the connection without a word. */

@@ -1,6 +1,6 @@
 export { SimulatedPlug, type SimulatedPlugEvents } from './plug';
 export { SetupMode, SimulatedMqtt, type MqttState } from './mqtt';
-export type { MidnightMode } from './consumption';
+export type { MidnightMode } from './types';
 export type {
   ConsumptionEntry,
   Fault,

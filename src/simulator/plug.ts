@@ -5,8 +5,7 @@ import { unwrapRequest } from './encrypted';
 import { RequestReader, response, responseHead, type ReadResult } from './http';
 import { formatAddress, isLoopback, macFromUuid, randomKey, randomMac, uuidForMac } from './identity';
 import { SetupMode, SimulatedMqtt, splitHostPort, type MqttState } from './mqtt';
-import type { MidnightMode } from './consumption';
-import type { ConsumptionEntry, Fault, Firmware, MqttSettings, Readings, RequestRecord, SimulatorOptions, ToggleEvent } from './types';
+import type { ConsumptionEntry, Fault, Firmware, MidnightMode, MqttSettings, Readings, RequestRecord, SimulatorOptions, ToggleEvent } from './types';
 
 export interface SimulatedPlugEvents {
   /** A request was parsed; emitted before the plug acts on it or answers. */

@@ -1,5 +1,3 @@
-import type { MidnightMode } from './consumption';
-
 export type Firmware = 1 | 2;
 
 /** `mss310` (default; `firmware` picks its generation) or `mss110`: hw 7.0.0 / fw 7.3.37, encrypted, no metering. */
@@ -121,3 +119,11 @@ export interface ConsumptionEntry {
   /** Wh used that day. */
   value: number;
 }
+
+/**
+ * What the firmware does with its daily counter at its midnight (protocol.md §3.7; meross_lan #181, #264, #420):
+ * - `reset`: the new day starts at 0 and appears once a whole Wh has accrued (the traces' firmwares);
+ * - `carry-once`: at the next midnight the new day starts at yesterday's final figure, then it resets again;
+ * - `cumulative`: every new day starts at yesterday's final figure: the counter never resets.
+ */
+export type MidnightMode = 'reset' | 'carry-once' | 'cumulative';
