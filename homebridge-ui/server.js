@@ -11,10 +11,27 @@ import { HomebridgePluginUiServer, RequestError } from '@homebridge/plugin-ui-ut
 
 // The plugin is CommonJS (dist/); plugin-ui-utils 2.x is ESM only, hence an ESM server requiring CJS.
 const require = createRequire(import.meta.url);
-const { CloudApi, CloudError, isEmailAddress, readCloudCache, resolveCloudUrl, signInWithDevices, storeSignIn } = require('../dist/cloud/index.js');
-const { DEFAULT_CONCURRENCY, expandRanges, parseSubnet, probe, probeLabel, resolveSubnets, scan } = require('../dist/discovery/index.js');
-const { MerossClient, MerossError, parseHost } = require('../dist/meross/index.js');
-const { pluginStorageDir } = require('../dist/storage/json-file.js');
+// Everything from the plugin comes through its one typed entry module for the UI (src/ui-entry.ts).
+const {
+  CloudApi,
+  CloudError,
+  isEmailAddress,
+  readCloudCache,
+  resolveCloudUrl,
+  signInWithDevices,
+  storeSignIn,
+  DEFAULT_CONCURRENCY,
+  expandRanges,
+  parseSubnet,
+  probe,
+  probeLabel,
+  resolveSubnets,
+  scan,
+  MerossClient,
+  MerossError,
+  parseHost,
+  pluginStorageDir,
+} = require('../dist/ui-entry.js');
 
 /** A few /22s at most: each Find is bounded like the plugin's own scans (a /24 in under 10 s). */
 const MAX_SCAN_ADDRESSES = 2048;
