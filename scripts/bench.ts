@@ -389,6 +389,8 @@ interface ResourceResult {
   debug: boolean;
   /** Cached accessories all served this long after Homebridge announced its port, plugs unreachable (ms). */
   publishMs: number;
+  /** When in the window the RSS maximum was sampled, s. */
+  rssMaxAtS: number;
   fw1Plugs: number;
   windowS: number;
   pollIntervalS: number;
@@ -555,6 +557,7 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
     }
     progress(`${count} plugs: measuring for ${opts.windowS} s`);
     const rssSamples: number[] = [];
+    const rssTimes: number[] = [];
     const cpuSamples: number[] = [];
     let lastTicks = cpuTicks(pid);
     let lastSample = performance.now();
@@ -563,6 +566,7 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
       const now = performance.now();
       cpuSamples.push(((ticks - lastTicks) / clkTck() / ((now - lastSample) / 1000)) * 100);
       rssSamples.push(statusKb(pid, 'VmRSS'));
+      rssTimes.push(now);
       lastTicks = ticks;
       lastSample = now;
     }, SAMPLE_EVERY_MS);
@@ -571,6 +575,7 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
     const t0 = performance.now();
     const ticks0 = cpuTicks(pid);
     rssSamples.push(statusKb(pid, 'VmRSS'));
+    rssTimes.push(t0);
     try {
       await sleep(opts.windowS * 1000); // the measurement window itself
     } finally {
@@ -606,6 +611,7 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
       alignedToBurst,
       rssEndMb: mb(rssEnd),
       rssMaxMb: mb(Math.max(...rssSamples)),
+      rssMaxAtS: round((rssTimes[rssSamples.indexOf(Math.max(...rssSamples))] - t0) / 1000, 0),
       rssMinMb: mb(Math.min(...rssSamples)),
       rssPeakLifetimeMb: mb(hwm),
       cpuPct: round(((ticks1 - ticks0) / clkTck() / elapsedS) * 100),
@@ -709,7 +715,7 @@ function report(latency: LatencyResult, resources: ResourceResult[]): Row[] {
     rows.push({ metric: `${tag}: RSS at end of window`, value: `${r.rssEndMb} MB`, target: '', verdict: '' });
     rows.push({
       metric: `${tag}: RSS max in window`,
-      value: `${r.rssMaxMb} MB (min ${r.rssMinMb} MB; lifetime peak ${r.rssPeakLifetimeMb} MB)`,
+      value: `${r.rssMaxMb} MB at ${r.rssMaxAtS} s (min ${r.rssMinMb} MB; lifetime peak ${r.rssPeakLifetimeMb} MB)`,
       target: `≤ ${TARGET.rssMb} MB`,
       verdict: verdict(r.rssMaxMb <= TARGET.rssMb),
     });
