@@ -11,6 +11,7 @@ import { logout } from './logout';
 import { pair } from './pair';
 import { formatTime, plugTime } from './time';
 import { describe } from '../util/describe';
+import { waitOr } from '../util/wait';
 
 /** The terminal the commands write to (its own module: every command takes it, and main imports every command). */
 export type { CliIo } from './io';
@@ -187,14 +188,9 @@ function aborted(signal: AbortSignal): Promise<void> {
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
+  return waitOr(ms, (done) => {
     signal.addEventListener('abort', done, { once: true });
+    return () => signal.removeEventListener('abort', done);
   });
 }
 

@@ -37,12 +37,8 @@ const ABILITY_FW1: Ability = {
   'Appliance.Control.Unbind': {},
 };
 
-/** fw 2.1.17 (meross_lan trace …891A). */
-const ABILITY_FW2: Ability = {
-  'Appliance.Config.Key': {},
-  'Appliance.Config.WifiList': {},
-  'Appliance.Config.Wifi': {},
-  'Appliance.Config.Trace': {},
+/** The System namespaces every 2.x-and-later trace lists, in the order the 2.1.17 and mss110 7.3.37 plugs list them. */
+export const SYSTEM_ABILITY_2X = {
   'Appliance.System.All': {},
   'Appliance.System.Hardware': {},
   'Appliance.System.Firmware': {},
@@ -55,6 +51,15 @@ const ABILITY_FW2: Ability = {
   'Appliance.System.Report': {},
   'Appliance.System.Position': {},
   'Appliance.System.DNDMode': {},
+} as const;
+
+/** fw 2.1.17 (meross_lan trace …891A). */
+const ABILITY_FW2: Ability = {
+  'Appliance.Config.Key': {},
+  'Appliance.Config.WifiList': {},
+  'Appliance.Config.Wifi': {},
+  'Appliance.Config.Trace': {},
+  ...SYSTEM_ABILITY_2X,
   'Appliance.Control.Multiple': { maxCmdNum: 5 },
   'Appliance.Control.ToggleX': {},
   'Appliance.Control.TimerX': { sunOffsetSupport: 1 },

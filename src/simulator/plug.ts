@@ -6,6 +6,7 @@ import { RequestReader, response, responseHead, type ReadResult } from './http';
 import { formatAddress, isLoopback, macFromUuid, randomKey, randomMac, uuidForMac } from './identity';
 import { SetupMode, SimulatedMqtt, splitHostPort, type MqttState } from './mqtt';
 import type { ConsumptionEntry, Fault, Firmware, MidnightMode, MqttSettings, Readings, RequestRecord, SimulatorOptions, ToggleEvent } from './types';
+import { waitOr } from '../util/wait';
 
 export interface SimulatedPlugEvents {
   /** A request was parsed; emitted before the plug acts on it or answers. */
@@ -404,14 +405,9 @@ function readRequest(socket: Socket): Promise<ReadResult | null> {
 }
 
 function waitOrClose(socket: Socket, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      socket.off('close', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
+  return waitOr(ms, (done) => {
     socket.once('close', done);
+    return () => socket.off('close', done);
   });
 }
 

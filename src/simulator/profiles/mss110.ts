@@ -10,7 +10,7 @@
  * (a TCP reset for anything but System.Ability) and the payload encryption come from meross_lan's emulator
  * (`MerossEmulator.handle` and `_cipher`), see ../encrypted.ts.
  */
-import type { FirmwareProfile } from '../fixtures';
+import { SYSTEM_ABILITY_2X, type FirmwareProfile } from '../fixtures';
 
 export const MSS110_ABILITY: Record<string, Record<string, number>> = {
   'Appliance.Config.Key': {},
@@ -23,18 +23,7 @@ export const MSS110_ABILITY: Record<string, Record<string, number>> = {
   'Appliance.Config.NtpSite': {},
   'Appliance.Encrypt.Suite': {},
   'Appliance.Encrypt.ECDHE': {},
-  'Appliance.System.All': {},
-  'Appliance.System.Hardware': {},
-  'Appliance.System.Firmware': {},
-  'Appliance.System.Debug': {},
-  'Appliance.System.Online': {},
-  'Appliance.System.Time': {},
-  'Appliance.System.Clock': {},
-  'Appliance.System.Ability': {},
-  'Appliance.System.Runtime': {},
-  'Appliance.System.Report': {},
-  'Appliance.System.Position': {},
-  'Appliance.System.DNDMode': {},
+  ...SYSTEM_ABILITY_2X,
   'Appliance.Control.Multiple': { maxCmdNum: 3 },
   'Appliance.Control.Bind': {},
   'Appliance.Control.Unbind': {},
