@@ -7,6 +7,7 @@ import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
 const sims: SimulatedPlug[] = [];
 const plugs: Plug[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   for (const p of plugs.splice(0)) p.stop();
   await Promise.all(sims.splice(0).map((s) => s.stop()));
 });
@@ -127,11 +128,22 @@ describe('Plug model', () => {
     const { sim, plug } = await setup({ firmware: 2 }, { timeoutMs: 200 });
     await plug.pollNow();
     await sim.setFault({ type: 'hang' });
-    const started = performance.now();
-    await plug.pollNow();
+    const mark = sim.requests.length;
+    // The request timer runs on a fake clock that only this test moves: a busy machine cannot make it fire late.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let done = false;
+    const arrived = once(sim, 'request');
+    const poll = plug.pollNow().finally(() => (done = true));
+    await arrived;
+    await vi.advanceTimersByTimeAsync(199);
+    expect(done, 'still waiting just before the timeout').toBe(false);
+    expect(plug.reachability).toBe('online');
+    await vi.advanceTimersByTimeAsync(1);
+    await poll;
     expect(plug.lastError?.code).toBe('TIMEOUT');
-    // One attempt plus its retry.
-    expect(performance.now() - started).toBeLessThan(2 * 200 + 300);
+    expect(plug.reachability).toBe('offline');
+    // The batched poll is a SET on the wire (Multiple), so it is not retried: one attempt, one timeout.
+    expect(sim.requests.slice(mark).map((r) => r.namespace)).toEqual(['Appliance.Control.Multiple']);
   });
 
   it('names the plug and the fix for a wrong key, without the key', async () => {
@@ -153,10 +165,13 @@ describe('Plug model', () => {
     expect(plug.lastError?.code).toBe('WRONG_DEVICE');
     expect(plug.reachable).toBe(false);
     const mark = sim.requests.length;
+    const shown = plug.snapshot.on;
     await expect(plug.setOn(!sim.isOn)).rejects.toMatchObject({ code: 'WRONG_DEVICE' });
     expect(log.lines.some(([l, m]) => l === 'error' && m.includes('a different Meross device'))).toBe(true);
-    // The SET went out (the check is on the reply), but its outcome is never believed.
-    expect(sim.requests.length - mark).toBeLessThanOrEqual(1);
+    // The model sends the SET (the check is on the reply; the adapters ask switchRefusal first), exactly once,
+    // and never believes its outcome.
+    expect(sim.requests.slice(mark).map((r) => [r.method, r.namespace])).toEqual([['SET', 'Appliance.Control.ToggleX']]);
+    expect(plug.snapshot.on).toBe(shown);
   });
 
   it('warns once about an unset plug clock and invents no energy from it', async () => {
