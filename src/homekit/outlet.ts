@@ -1,20 +1,40 @@
 import type { API, Characteristic, CharacteristicValue, PlatformAccessory, Service, WithUUID } from 'homebridge' with { 'resolution-mode': 'import' };
-import type { SystemInfo } from '../meross/decode';
+import type { Abilities, SystemInfo } from '../meross/decode';
 import type { Plug, PlugValues } from '../plug/plug';
 import { EVE_EPOCH_OFFSET, type EveTypes } from './eve';
-import { EveHistoryService } from './history-service';
+import { EveHistoryService, HISTORY_SERVICE_UUID } from './history-service';
+
+/**
+ * What a plug can fill (issue: capabilities decide, not model names): power, voltage and current need
+ * `Appliance.Control.Electricity`; a total (with Reset Total and the Eve history) needs the daily meter
+ * (ConsumptionX) or power readings to estimate it from. A plug with neither is a plain switchable outlet.
+ */
+export interface Metering {
+  power: boolean;
+  total: boolean;
+}
+
+export function meteringOf(abilities: Pick<Abilities, 'electricity' | 'consumptionX'>): Metering {
+  return { power: abilities.electricity, total: abilities.electricity || abilities.consumptionX };
+}
 
 /** What the accessory cache keeps for one plug. */
 export interface OutletContext {
   plugUuid?: string;
   host?: string;
   values?: Partial<PlugValues>;
+  /** What the plug could fill when it last answered, so a restart shows the right characteristics before it does. */
+  metering?: Metering;
 }
 
 export interface OutletOptions {
   /** The plugin's storage folder (`<storage>/meross-lan/`) for the Eve history; undefined keeps it in memory. */
   storageDir?: string;
+  /** The accessory's services or characteristics changed (the plug's abilities): the cache should be written. */
+  shapeChanged?: () => void;
 }
+
+type ValueKey = keyof Omit<PlugValues, 'resetTime' | 'lifetimeKWh'>;
 
 const clamp = (v: number, min: number, max: number): number => Math.min(max, Math.max(min, v));
 
@@ -25,47 +45,33 @@ const clamp = (v: number, min: number, max: number): number => Math.min(max, Mat
  */
 export class OutletAdapter {
   private readonly service: Service;
-  private readonly chars: Record<keyof Omit<PlugValues, 'resetTime' | 'lifetimeKWh'>, Characteristic>;
-  private readonly resetTotal: Characteristic;
-  private readonly history: EveHistoryService;
+  private readonly chars: Partial<Record<ValueKey, Characteristic>> & Record<'on' | 'inUse', Characteristic>;
+  private resetTotal: Characteristic | undefined;
+  private history: EveHistoryService | undefined;
+  private metering: Metering | undefined;
 
   constructor(
     private readonly api: API,
-    eve: EveTypes,
+    private readonly eve: EveTypes,
     readonly accessory: PlatformAccessory<OutletContext>,
     private readonly plug: Plug,
-    options: OutletOptions = {},
+    private readonly options: OutletOptions = {},
   ) {
     const { Service: S, Characteristic: C } = api.hap;
     this.service = accessory.getService(S.Outlet) ?? accessory.addService(S.Outlet, accessory.displayName);
-    const char = (type: WithUUID<new () => Characteristic>): Characteristic =>
-      // addCharacteristic for the Eve types: getCharacteristic would add them too, but with a warning in the log.
-      this.service.characteristics.find((c) => c.UUID === type.UUID) ?? this.service.addCharacteristic(type);
-    this.chars = {
-      on: char(C.On),
-      inUse: char(C.OutletInUse),
-      watts: char(eve.Power),
-      volts: char(eve.Voltage),
-      amps: char(eve.Current),
-      totalKWh: char(eve.TotalEnergy),
-    };
-    this.resetTotal = char(eve.ResetTotal);
-
-    for (const [key, characteristic] of Object.entries(this.chars) as Array<[keyof typeof this.chars, Characteristic]>) {
-      characteristic.onGet(() => this.read(key));
-    }
+    this.chars = { on: this.char(C.On), inUse: this.char(C.OutletInUse) };
+    this.chars.on.onGet(() => this.read('on'));
+    this.chars.inUse.onGet(() => this.read('inUse'));
     this.chars.on.onSet((value) => this.writeOn(value));
-    this.resetTotal.onGet(() => this.toEveTime(this.readyValues().resetTime));
-    this.resetTotal.onSet((value) => this.writeResetTotal(value));
-    this.history = new EveHistoryService(api, accessory, plug, {
-      storageDir: options.storageDir,
-      plugUuid: plug.uuid ?? accessory.context.plugUuid ?? accessory.UUID,
-      log: plug.log,
-    });
+    // Until the plug has said what it can do, the cache's word (or, the first time, the full MSS310 set) holds.
+    this.applyMetering(plug.abilities ? meteringOf(plug.abilities) : (accessory.context.metering ?? { power: true, total: true }));
 
     this.pushAll(plug.snapshot);
     plug.on('update', (changes) => this.push(changes));
-    plug.on('info', (info) => this.setInformation(info));
+    plug.on('info', (info) => {
+      this.setInformation(info);
+      if (plug.abilities) this.applyMetering(meteringOf(plug.abilities));
+    });
     if (plug.info) this.setInformation(plug.info);
     else if (plug.uuid) {
       // Known from the config or the cache: show it even before the plug first answers.
@@ -85,7 +91,7 @@ export class OutletAdapter {
     return this.plug.snapshot;
   }
 
-  private read(key: keyof typeof this.chars): CharacteristicValue {
+  private read(key: ValueKey): CharacteristicValue {
     return this.format(key, this.readyValues()[key]);
   }
 
@@ -127,8 +133,75 @@ export class OutletAdapter {
   }
 
   /** Stops the Eve history's tick and saves it. */
-  stop(): Promise<void> {
-    return this.history.stop();
+  async stop(): Promise<void> {
+    await this.history?.stop();
+  }
+
+  /** The characteristic of `type` on the Outlet, added if missing. */
+  private char(type: WithUUID<new () => Characteristic>): Characteristic {
+    // addCharacteristic for the Eve types: getCharacteristic would add them too, but with a warning in the log.
+    return this.service.characteristics.find((c) => c.UUID === type.UUID) ?? this.service.addCharacteristic(type);
+  }
+
+  /** Removes the characteristic of `type` from the Outlet (a cached one the plug cannot fill). */
+  private drop(type: WithUUID<new () => Characteristic>): boolean {
+    const found = this.service.characteristics.find((c) => c.UUID === type.UUID);
+    if (found) this.service.removeCharacteristic(found);
+    return found !== undefined;
+  }
+
+  /**
+   * Gives the Outlet exactly the characteristics the plug can fill, adding missing ones and removing those a cached
+   * accessory has but the plug cannot fill (an older version of the plugin gave every plug the Eve set).
+   */
+  private applyMetering(metering: Metering): void {
+    const before = this.metering;
+    if (before && before.power === metering.power && before.total === metering.total) return;
+    this.metering = metering;
+    let changed = false;
+    const power: Array<[ValueKey, WithUUID<new () => Characteristic>]> = [
+      ['watts', this.eve.Power],
+      ['volts', this.eve.Voltage],
+      ['amps', this.eve.Current],
+    ];
+    for (const [key, type] of power) {
+      if (metering.power && !this.chars[key]) {
+        const c = this.char(type);
+        c.onGet(() => this.read(key));
+        this.chars[key] = c;
+      } else if (!metering.power) {
+        delete this.chars[key];
+        changed = this.drop(type) || changed;
+      }
+    }
+    if (metering.total && !this.chars.totalKWh) {
+      this.chars.totalKWh = this.char(this.eve.TotalEnergy);
+      this.chars.totalKWh.onGet(() => this.read('totalKWh'));
+      this.resetTotal = this.char(this.eve.ResetTotal);
+      this.resetTotal.onGet(() => this.toEveTime(this.readyValues().resetTime));
+      this.resetTotal.onSet((value) => this.writeResetTotal(value));
+      this.history = new EveHistoryService(this.api, this.accessory, this.plug, {
+        storageDir: this.options.storageDir,
+        plugUuid: this.plug.uuid ?? this.accessory.context.plugUuid ?? this.accessory.UUID,
+        log: this.plug.log,
+      });
+    } else if (!metering.total) {
+      delete this.chars.totalKWh;
+      this.resetTotal = undefined;
+      changed = this.drop(this.eve.TotalEnergy) || changed;
+      changed = this.drop(this.eve.ResetTotal) || changed;
+      void this.history?.stop();
+      this.history = undefined;
+      const historyService = this.accessory.services.find((sv) => sv.UUID === HISTORY_SERVICE_UUID);
+      if (historyService) {
+        this.accessory.removeService(historyService);
+        changed = true;
+      }
+    }
+    const wasKnown = JSON.stringify(this.accessory.context.metering);
+    this.accessory.context.metering = metering;
+    if (before) this.pushAll(this.plug.snapshot);
+    if (changed || (before && wasKnown !== JSON.stringify(metering))) this.options.shapeChanged?.();
   }
 
   /**
@@ -151,8 +224,8 @@ export class OutletAdapter {
 
   private push(changes: Partial<PlugValues>): void {
     for (const [key, value] of Object.entries(changes) as Array<[keyof PlugValues, boolean | number]>) {
-      if (key === 'resetTime') this.resetTotal.updateValue(this.toEveTime(value as number));
-      else if (key !== 'lifetimeKWh') this.chars[key].updateValue(this.format(key, value));
+      if (key === 'resetTime') this.resetTotal?.updateValue(this.toEveTime(value as number));
+      else if (key !== 'lifetimeKWh') this.chars[key]?.updateValue(this.format(key, value));
     }
     this.accessory.context.values = this.plug.persisted;
   }

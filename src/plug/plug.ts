@@ -530,6 +530,8 @@ export class Plug extends EventEmitter<PlugEvents> {
       this.unreadWh += wh;
       return;
     }
+    // A plug without a meter at all (MSS110, MSS210 …) has no energy to count and no total to estimate.
+    if (!abilities.electricity) return;
     if (!this.warnedEstimate) {
       this.warnedEstimate = true;
       this.options.log.info(

@@ -14,7 +14,7 @@ import { SimulatedPlug } from '../../src/simulator';
 import { FakeCloud, makeTestCert, type TestCert } from '../cloud/fake-cloud';
 import { commonPort } from '../discovery/helpers';
 import { message, rawExchange, rawRequest } from '../simulator/helpers';
-import { accessories, accessoryBySerial, readOne, TYPES, write, type AccessoryView } from './hap';
+import { accessories, accessoryBySerial, longType, readOne, TYPES, write, type AccessoryView } from './hap';
 import { Homebridge, ROOT } from './homebridge';
 
 const KEY = 'e2e-encrypted-account-key-0123456';
@@ -111,6 +111,15 @@ describe('encrypted firmware and native editions (Homebridge 2)', () => {
     const { bytes, error } = await rawExchange(listed, rawRequest(message(listed, 'Appliance.Control.ToggleX', 'GET', { togglex: [] })));
     expect(bytes.length).toBe(0);
     expect(error?.code).toBe('ECONNRESET');
+  });
+
+  it('HomeKit shows the meter-less plug as an Outlet with On and Outlet In Use only: no empty Eve energy', async () => {
+    const fresh = await accessoryBySerial(hap, listed.uuid);
+    const outlet = fresh.service(TYPES.Outlet)!.characteristics.map((c) => longType(c.type));
+    expect(outlet).toContain(TYPES.On);
+    expect(outlet).toContain(TYPES.OutletInUse);
+    for (const eve of [TYPES.EvePower, TYPES.EveVoltage, TYPES.EveCurrent, TYPES.EveTotal, TYPES.EveResetTotal]) expect(outlet).not.toContain(eve);
+    expect(fresh.raw.services.map((sv) => longType(sv.type))).not.toContain('E863F007-079E-48FF-8F27-9C2605A29F52');
   });
 
   it('HomeKit reads and switches the listed plug over encrypted messages', async () => {
