@@ -1,5 +1,5 @@
-import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MerossClient, type ClientOptions } from '../../src/meross/client';
 import {
   ConnectionDroppedError,
@@ -20,8 +20,36 @@ const CLIENT_KEY = 'Zq9-client-secret-key-Xw4';
 
 const sims: SimulatedPlug[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(sims.splice(0).map((s) => s.stop()));
 });
+
+/**
+ * The client's request timeouts (and the simulator's delays) on a fake clock that only the test moves; sockets stay
+ * real. A busy machine can make a real timer fire late, never this one.
+ */
+function fakeTimeouts(): { advance(ms: number): Promise<void>; untilRequest(plug: SimulatedPlug, n: number): Promise<void> } {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  return {
+    advance: async (ms) => {
+      await vi.advanceTimersByTimeAsync(ms);
+    },
+    // Resolves once the plug has read its n-th request: the attempt's timer is running from then on.
+    untilRequest: async (plug, n) => {
+      while (plug.requests.length < n) await once(plug, 'request');
+    },
+  };
+}
+
+/** A promise and whether it has settled yet (its rejection is kept for the test to inspect). */
+function settles<T>(promise: Promise<T>): { promise: Promise<T>; readonly settled: boolean } {
+  const state = { promise, settled: false };
+  promise.then(
+    () => (state.settled = true),
+    () => (state.settled = true),
+  );
+  return state;
+}
 
 /** Every error any case below produced, with what it must name and must not contain. */
 const seen: Array<{ error: MerossError; host: string; secrets: string[] }> = [];
@@ -75,35 +103,51 @@ describe('MerossClient faults', () => {
   it('hang → TimeoutError after (retries + 1) × timeout', async () => {
     const ctx = await setup();
     await ctx.plug.setFault({ type: 'hang' });
-    const t0 = performance.now();
-    const error = await expectFault(ctx.client.electricity(), TimeoutError, ctx);
-    const elapsed = performance.now() - t0;
+    const clock = fakeTimeouts();
+    const call = settles(ctx.client.electricity());
+    // Default retries = 1: two attempts, each given exactly the timeout (a fake clock only this test moves).
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      await clock.untilRequest(ctx.plug, attempt);
+      await clock.advance(TIMEOUT - 1);
+      expect(call.settled, `attempt ${attempt}, 1 ms before its timeout`).toBe(false);
+      expect(ctx.plug.requests, 'no retry before the timeout').toHaveLength(attempt);
+      await clock.advance(1);
+    }
+    const error = await expectFault(call.promise, TimeoutError, ctx);
     expect(error.code).toBe('TIMEOUT');
-    // Default retries = 1: two attempts of 300 ms each.
-    expect(elapsed).toBeGreaterThanOrEqual(2 * TIMEOUT - 5);
-    expect(elapsed).toBeLessThan(2 * TIMEOUT + 400);
     expect(ctx.plug.requests.filter((r) => r.namespace === 'Appliance.Control.Electricity')).toHaveLength(2);
   });
 
   it('hang with retries: 0 → TimeoutError after one timeout', async () => {
     const ctx = await setup({}, { retries: 0 });
     await ctx.plug.setFault({ type: 'hang' });
-    const t0 = performance.now();
-    await expectFault(ctx.client.electricity(), TimeoutError, ctx);
-    const elapsed = performance.now() - t0;
-    expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT - 5);
-    expect(elapsed).toBeLessThan(TIMEOUT + 400);
+    const clock = fakeTimeouts();
+    const call = settles(ctx.client.electricity());
+    await clock.untilRequest(ctx.plug, 1);
+    await clock.advance(TIMEOUT - 1);
+    expect(call.settled, '1 ms before the timeout').toBe(false);
+    await clock.advance(1);
+    await expectFault(call.promise, TimeoutError, ctx);
     expect(ctx.plug.requests).toHaveLength(1);
   });
 
   it('a delay beyond the timeout → TimeoutError; a delay within it is fine', async () => {
-    const ctx = await setup({ on: true });
+    // The plug's delay and the client's timeout run on the same fake clock: which comes first is decided by the
+    // numbers, not by how busy the machine is.
+    const ctx = await setup({ on: true }, { retries: 0 });
     await ctx.plug.setFault({ type: 'delay', ms: TIMEOUT + 100 });
-    await expectFault(ctx.client.electricity(), TimeoutError, ctx);
-    // A fresh plug: the first one is still busy sitting out its delays, like a real one would be.
     const quick = await setup({ on: true });
-    await quick.plug.setFault({ type: 'delay', ms: 30 });
-    expect(await quick.client.electricity()).toEqual(quick.plug.readings);
+    await quick.plug.setFault({ type: 'delay', ms: TIMEOUT - 1 });
+    const clock = fakeTimeouts();
+    const late = settles(ctx.client.electricity());
+    await clock.untilRequest(ctx.plug, 1);
+    await clock.advance(TIMEOUT);
+    await expectFault(late.promise, TimeoutError, ctx);
+    // A fresh plug: the first one is still busy sitting out its delay, like a real one would be.
+    const inTime = settles(quick.client.electricity());
+    await clock.untilRequest(quick.plug, 1);
+    await clock.advance(TIMEOUT - 1);
+    expect(await inTime.promise).toEqual(quick.plug.readings);
   });
 
   it('garbage (truncated JSON) → MalformedReplyError', async () => {
