@@ -386,6 +386,7 @@ describe('the built CLI', () => {
     let refusedPort: number;
     let silent: Server;
     const sockets = new Set<Socket>();
+    let connections = 0;
     beforeAll(async () => {
       const probe = createServer();
       probe.listen(0, '127.0.0.1');
@@ -395,6 +396,7 @@ describe('the built CLI', () => {
       await once(probe, 'close');
       // Accepts and reads, never answers: a plug that hangs.
       silent = createServer((socket) => {
+        connections++;
         sockets.add(socket);
         socket.resume();
         socket.on('close', () => sockets.delete(socket));
@@ -409,24 +411,26 @@ describe('the built CLI', () => {
     });
 
     it('reports a refused connection in one line', async () => {
-      const result = await run(['info', '--host', `127.0.0.1:${refusedPort}`, '--key', 'k3y-k3y', '--timeout', '2']);
+      // A timeout far beyond the test's own limit: a CLI that waited for a reply instead of seeing the refusal fails.
+      const result = await run(['info', '--host', `127.0.0.1:${refusedPort}`, '--key', 'k3y-k3y', '--timeout', '300']);
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
       expect(lines(result.stderr)).toEqual([
         `meross-lan: 127.0.0.1:${refusedPort}: cannot connect (connection refused); check the address and that the plug is on the network.`,
       ]);
-      expect(result.ms).toBeLessThan(2000);
     });
 
     it('gives up on a silent plug after --timeout', async () => {
       const port = (silent.address() as AddressInfo).port;
+      const before = connections;
       const result = await run(['on', '--host', `127.0.0.1:${port}`, '--key', 'k3y-k3y', '--timeout', '0.8']);
       expect(result.code).toBe(1);
       expect(lines(result.stderr)).toEqual([
         `meross-lan: 127.0.0.1:${port}: no reply within 0.8 s; check that the plug is powered and on the network.`,
       ]);
+      // It waited the timeout (a lower bound, which a busy machine cannot break) and tried once: no retries.
       expect(result.ms).toBeGreaterThanOrEqual(700);
-      expect(result.ms).toBeLessThan(2500);
+      expect(connections - before, 'one attempt').toBe(1);
     });
   });
 
