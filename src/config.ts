@@ -15,6 +15,10 @@ export interface DeviceConfig {
   uuid?: string;
   /** IANA time zone to give the plug (Appliance.System.Time); undefined: the plug's zone is never changed. */
   timezone?: string;
+  /** This plug's Outlet In Use threshold (W); undefined: the platform's `outletInUseWatts`. */
+  outletInUseWatts?: number;
+  /** The plug's status LED on or off (Appliance.System.DNDMode); undefined: left as the plug has it. */
+  led?: boolean;
 }
 
 export interface MerossLanConfig {
@@ -157,6 +161,15 @@ export function parseConfig(raw: Raw): { config: MerossLanConfig; problems: stri
         const shown = typeof d.timezone === 'string' ? `"${d.timezone.slice(0, 40)}"` : typeof d.timezone;
         problems.push(`"${where}.timezone" (${shown}) is not a time zone name such as "Europe/Berlin"; the plug's own time zone is left as it is.`);
       }
+    }
+    if (d.outletInUseWatts !== undefined && d.outletInUseWatts !== null && d.outletInUseWatts !== '') {
+      const w = d.outletInUseWatts;
+      if (typeof w === 'number' && Number.isFinite(w) && w >= 0 && w <= 4000) device.outletInUseWatts = w;
+      else problems.push(`"${where}.outletInUseWatts" must be a number of watts from 0 to 4000; using the platform's "outletInUseWatts" for this plug.`);
+    }
+    if (d.led !== undefined && d.led !== null) {
+      if (typeof d.led === 'boolean') device.led = d.led;
+      else problems.push(`"${where}.led" must be true (LED on) or false (LED off); the plug's LED is left as it is.`);
     }
     const hostId = device.host?.toLowerCase();
     if ((hostId && seenHosts.has(hostId)) || (device.uuid && seenUuids.has(device.uuid))) {

@@ -219,7 +219,7 @@ describe('formatting', () => {
   };
 
   it('builds the info JSON in SI units, with ip only when known', () => {
-    expect(infoJson('192.0.2.20', system, { watts: 71.4, volts: 218, amps: 0.056 })).toEqual({
+    expect(infoJson('192.0.2.20', system, { watts: 71.4, volts: 218, amps: 0.056 }, 76)).toEqual({
       host: '192.0.2.20',
       uuid: system.uuid,
       model: 'mss310',
@@ -231,15 +231,17 @@ describe('formatting', () => {
       watts: 71.4,
       volts: 218,
       amps: 0.056,
+      wifiSignal: 76,
     });
     const noIp = JSON.parse(JSON.stringify(infoJson('h', { ...system, lanIp: undefined }, undefined))) as Record<string, unknown>;
     expect(noIp).not.toHaveProperty('ip');
-    expect(noIp).toMatchObject({ watts: null, volts: null, amps: null });
+    expect(noIp).toMatchObject({ watts: null, volts: null, amps: null, wifiSignal: null });
   });
 
   it('prints a short human block and watch lines', () => {
-    const text = formatInfo(infoJson('192.0.2.20', system, { watts: 71.4, volts: 218, amps: 0.056 }));
+    const text = formatInfo(infoJson('192.0.2.20', system, { watts: 71.4, volts: 218, amps: 0.056 }, 76));
     expect(text).toContain('Firmware  2.1.17\n');
+    expect(text).toContain('Wi-Fi     76 % signal\n');
     expect(text).toContain('Relay     on\n');
     expect(text).toMatch(/Power +71\.4 W +218\.0 V +0\.056 A\n/);
     expect(formatWatchLine(new Date(2024, 0, 1, 9, 5, 7), false, { watts: 0, volts: 230.1, amps: 0 })).toMatch(
@@ -329,6 +331,8 @@ describe('the built CLI', () => {
     const { watts, volts, amps } = plug.readings;
     expect(json).toMatchObject({ watts, volts, amps });
     expect(watts).toBe(123.4);
+    // Both traced firmwares list Appliance.System.Runtime; the simulator reports the traces' 76 %.
+    expect(json.wifiSignal).toBe(76);
   });
 
   it('reads an LF-only plug (human output)', async () => {

@@ -63,6 +63,24 @@ describe('config validation', () => {
     expect(problems[1]).toMatch(/"devices\[2\]\.timezone" \(number\)/);
   });
 
+  it("takes a plug's own Outlet In Use threshold and LED setting, and names wrong ones", () => {
+    const { config, problems } = parseConfig({
+      outletInUseWatts: 2,
+      devices: [
+        { host: 'a.lan', outletInUseWatts: 0.3, led: false },
+        { host: 'b.lan', outletInUseWatts: -1, led: 'off' },
+      ],
+    });
+    expect(config.devices.map((d) => [d.outletInUseWatts, d.led])).toEqual([
+      [0.3, false],
+      [undefined, undefined],
+    ]);
+    expect(problems).toEqual([
+      '"devices[1].outletInUseWatts" must be a number of watts from 0 to 4000; using the platform\'s "outletInUseWatts" for this plug.',
+      '"devices[1].led" must be true (LED on) or false (LED off); the plug\'s LED is left as it is.',
+    ]);
+  });
+
   it('rejects a duplicate uuid', () => {
     const { config, problems } = parseConfig({ devices: [{ host: 'a.lan', uuid: UUID }, { host: 'b.lan', uuid: UUID }] });
     expect(config.devices).toHaveLength(1);

@@ -13,9 +13,11 @@ export interface InfoJson {
   watts: number | null;
   volts: number | null;
   amps: number | null;
+  /** Wi-Fi signal in % (Appliance.System.Runtime), null where the plug does not list it. */
+  wifiSignal: number | null;
 }
 
-export function infoJson(host: string, info: SystemInfo, electricity: Electricity | undefined): InfoJson {
+export function infoJson(host: string, info: SystemInfo, electricity: Electricity | undefined, wifiSignal?: number): InfoJson {
   return {
     host,
     uuid: info.uuid,
@@ -28,6 +30,7 @@ export function infoJson(host: string, info: SystemInfo, electricity: Electricit
     watts: electricity?.watts ?? null,
     volts: electricity?.volts ?? null,
     amps: electricity?.amps ?? null,
+    wifiSignal: wifiSignal ?? null,
   };
 }
 
@@ -40,6 +43,7 @@ export function formatInfo(info: InfoJson): string {
     ['MAC', info.mac],
   ];
   if (info.ip !== undefined) rows.push(['LAN IP', info.ip]);
+  if (info.wifiSignal !== null) rows.push(['Wi-Fi', `${info.wifiSignal} % signal`]);
   rows.push(['Relay', onOff(info.on)]);
   const { watts, volts, amps } = info;
   rows.push(['Power', watts === null || volts === null || amps === null ? 'not metered' : formatElectricity({ watts, volts, amps })]);

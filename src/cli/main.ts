@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MerossClient, MerossError } from '../meross';
+import { RUNTIME } from '../meross/namespaces';
 import { SimulatedPlug } from '../simulator';
 import { parseCli, USAGE, UsageError, type CliCommand, type PlugTarget, type SwitchAction } from './args';
 import { formatInfo, formatWatchLine, infoJson, onOff, watchJson } from './format';
@@ -101,7 +102,8 @@ async function info(plug: PlugTarget, json: boolean, io: CliIo): Promise<void> {
   const abilities = await c.ability();
   const system = await c.systemAll();
   const electricity = abilities.electricity ? await c.electricity() : undefined;
-  const result = infoJson(c.label, system, electricity);
+  const wifiSignal = abilities.namespaces.has(RUNTIME) ? await c.wifiSignal() : undefined;
+  const result = infoJson(c.label, system, electricity, wifiSignal);
   io.stdout(json ? `${JSON.stringify(result)}\n` : formatInfo(result));
 }
 

@@ -25,13 +25,15 @@ export interface OutletContext {
   values?: Partial<PlugValues>;
   /** What the plug could fill when it last answered, so a restart shows the right characteristics before it does. */
   metering?: Metering;
+  /** The firmware the plug last reported, to tell the user once when an update changed it. */
+  firmware?: string;
 }
 
 export interface OutletOptions {
   /** The plugin's storage folder (`<storage>/meross-lan/`) for the Eve history; undefined keeps it in memory. */
   storageDir?: string;
-  /** The accessory's services or characteristics changed (the plug's abilities): the cache should be written. */
-  shapeChanged?: () => void;
+  /** The accessory changed in a way the cache should keep (its characteristics, the firmware it last saw). */
+  cacheChanged?: () => void;
 }
 
 type ValueKey = keyof Omit<PlugValues, 'resetTime' | 'lifetimeKWh'>;
@@ -201,7 +203,7 @@ export class OutletAdapter {
     const wasKnown = JSON.stringify(this.accessory.context.metering);
     this.accessory.context.metering = metering;
     if (before) this.pushAll(this.plug.snapshot);
-    if (changed || (before && wasKnown !== JSON.stringify(metering))) this.options.shapeChanged?.();
+    if (changed || (before && wasKnown !== JSON.stringify(metering))) this.options.cacheChanged?.();
   }
 
   /**
@@ -244,5 +246,15 @@ export class OutletAdapter {
       .setCharacteristic(C.FirmwareRevision, info.firmwareVersion)
       .setCharacteristic(C.HardwareRevision, info.hardwareVersion);
     this.accessory.context.plugUuid = info.uuid;
+    const before = this.accessory.context.firmware;
+    if (before === info.firmwareVersion) return;
+    this.accessory.context.firmware = info.firmwareVersion;
+    this.options.cacheChanged?.();
+    if (before !== undefined) {
+      this.plug.log.info(
+        `${this.plug.name}: its firmware changed from ${before} to ${info.firmwareVersion} since the last start. Updates have ` +
+          'changed local control before; if the plug now misbehaves, say which firmware in a bug report.',
+      );
+    }
   }
 }

@@ -141,8 +141,8 @@ export class HomeKitPublisher implements PlugPublisher {
     accessory.context.keySource = entry.keySource;
     accessory.context.plugUuid = plug.uuid ?? accessory.context.plugUuid;
     const { api, eve, storageDir } = this.options;
-    const shapeChanged = (): void => this.queueCacheWrite(accessory, 'update');
-    this.adapters.set(accessory.UUID, new OutletAdapter(api, eve, accessory, plug, { storageDir, shapeChanged }));
+    const cacheChanged = (): void => this.queueCacheWrite(accessory, 'update');
+    this.adapters.set(accessory.UUID, new OutletAdapter(api, eve, accessory, plug, { storageDir, cacheChanged }));
     this.cached.set(accessory.UUID, accessory);
     this.options.onAttach?.(plug, accessory.displayName);
   }

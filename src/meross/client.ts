@@ -18,6 +18,8 @@ import {
   DecodeError,
   decodeAbility,
   decodeConsumption,
+  decodeLedOn,
+  decodeWifiSignal,
   decodeElectricity,
   decodeSystemAll,
   decodeToggle,
@@ -28,7 +30,7 @@ import {
   type Json,
   type SystemInfo,
 } from './decode';
-import { CONSUMPTIONX, ELECTRICITY, MULTIPLE, SYSTEM_ABILITY, SYSTEM_ALL, SYSTEM_TIME, TOGGLE, TOGGLEX } from './namespaces';
+import { CONSUMPTIONX, DNDMODE, ELECTRICITY, MULTIPLE, RUNTIME, SYSTEM_ABILITY, SYSTEM_ALL, SYSTEM_TIME, TOGGLE, TOGGLEX } from './namespaces';
 
 export interface ClientOptions {
   /** `host[:port]`. */
@@ -322,6 +324,23 @@ export class MerossClient {
    */
   async setTimeZone(timezone: string, timeRule: readonly TimeRule[]): Promise<void> {
     await this.request(SYSTEM_TIME, 'SET', { time: { timezone, timeRule: timeRule.map((r) => [...r]) } });
+  }
+
+  /** Whether the status LED is on (`Appliance.System.DNDMode`, where the plug lists it). */
+  async ledOn(): Promise<boolean> {
+    const payload = await this.request(DNDMODE, 'GET', { DNDMode: {} });
+    return this.decode(() => decodeLedOn(payload));
+  }
+
+  /** Turns the status LED on or off (DNDMode `mode` 0 or 1). */
+  async setLed(on: boolean): Promise<void> {
+    await this.request(DNDMODE, 'SET', { DNDMode: { mode: on ? 0 : 1 } });
+  }
+
+  /** The Wi-Fi signal in % (`Appliance.System.Runtime`). */
+  async wifiSignal(): Promise<number> {
+    const payload = await this.request(RUNTIME, 'GET', { runtime: {} });
+    return this.decode(() => decodeWifiSignal(payload));
   }
 
   /** Daily Wh from ConsumptionX, sorted by date, one entry per day. */

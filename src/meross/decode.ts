@@ -143,6 +143,20 @@ export function decodeElectricity(payload: unknown): Electricity {
   return { watts: round(mw / 1000, 3), volts: round(dv / 10, 1), amps: round(ma / 1000, 3) };
 }
 
+/** `Appliance.System.DNDMode`: `mode` 1 means the status LED is off (protocol.md §3.10). */
+export function decodeLedOn(payload: unknown): boolean {
+  const mode = num(obj(obj(payload, 'payload').DNDMode, 'DNDMode').mode, 'DNDMode.mode');
+  if (mode !== 0 && mode !== 1) throw new DecodeError(`DNDMode.mode is ${mode}`);
+  return mode === 0;
+}
+
+/** `Appliance.System.Runtime`: the Wi-Fi signal in % (protocol.md §3.11). */
+export function decodeWifiSignal(payload: unknown): number {
+  const signal = num(obj(obj(payload, 'payload').runtime, 'runtime').signal, 'runtime.signal');
+  if (signal < 0 || signal > 100) throw new DecodeError(`runtime.signal is ${signal}`);
+  return signal;
+}
+
 export interface DailyEnergy {
   /** Device-local day, `YYYY-MM-DD`. */
   date: string;

@@ -5,6 +5,8 @@
 export const SYSTEM_ALL = 'Appliance.System.All';
 export const SYSTEM_ABILITY = 'Appliance.System.Ability';
 export const SYSTEM_TIME = 'Appliance.System.Time';
+export const DNDMODE = 'Appliance.System.DNDMode';
+export const RUNTIME = 'Appliance.System.Runtime';
 export const CLOCK = 'Appliance.System.Clock';
 export const REPORT = 'Appliance.System.Report';
 export const ONLINE = 'Appliance.System.Online';

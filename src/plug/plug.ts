@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { MerossClient, type AlternateTransport, type ClientOptions } from '../meross/client';
 import { decodeToggle, type Abilities, type DailyEnergy, type Electricity, type Json, type SystemInfo } from '../meross/decode';
 import { MerossError, WrongDeviceError, WrongKeyError } from '../meross/errors';
+import { DNDMODE, RUNTIME } from '../meross/namespaces';
 import { buildTimeRules, ruleOffsetAt } from '../meross/time';
 import type { JsonDocument } from '../storage/json-document';
 import { describe } from '../util/describe';
@@ -34,6 +35,11 @@ export interface PlugOptions {
    * changed.
    */
   timezone?: string;
+  /**
+   * The status LED as the user wants it (config `led`): sent with Appliance.System.DNDMode when the plug's differs,
+   * checked at most once a day. Undefined: the LED is never touched.
+   */
+  led?: boolean;
   /** How often System.All is refreshed while the plug is online. */
   infoIntervalMs?: number;
   /** Values remembered from the last run (Homebridge's accessory cache), so reads work before the first poll. */
@@ -120,6 +126,8 @@ export class Plug extends EventEmitter<PlugEvents> {
   private warnedClockOff = false;
   private announcedBooking = '';
   private zoneCheckedAt = -Infinity;
+  private ledCheckedAt = -Infinity;
+  private introduced = false;
   /** Wh the measured power added since the last meter read: the meter's share that has not been read yet. */
   private unreadWh = 0;
   /** Whether the energy counter is known in this run (after the first meter read, or the first power sample). */
@@ -359,7 +367,43 @@ export class Plug extends EventEmitter<PlugEvents> {
     this.calendar.setZone(info.timezone, info.timeRules);
     if (info.deviceTime !== undefined) this.calendar.observeClock(info.deviceTime, this.now());
     await this.applyTimeZone(info);
+    await this.applyLed();
+    await this.introduce(info);
     this.emit('info', info);
+  }
+
+  /** Once per run: what the plug is and runs, and how well it hears the Wi-Fi (firmware updates have broken local control before). */
+  private async introduce(info: SystemInfo): Promise<void> {
+    if (this.introduced || this.stopped) return;
+    this.introduced = true;
+    let signal = '';
+    if (this.client.abilities?.namespaces.has(RUNTIME)) {
+      try {
+        signal = `, Wi-Fi signal ${await this.client.wifiSignal()} %`;
+      } catch (error) {
+        if (error instanceof WrongKeyError || error instanceof WrongDeviceError) throw error;
+        this.options.log.debug(`${this.name}: could not read the Wi-Fi signal: ${describe(error)}`);
+      }
+    }
+    this.options.log.info(`${this.name}: ${info.model.toUpperCase()} hardware ${info.hardwareVersion}, firmware ${info.firmwareVersion}${signal}.`);
+  }
+
+  /** The user's `led` for this plug, sent only when the plug's differs (checked at most once a day, like the zone). */
+  private async applyLed(): Promise<void> {
+    const wanted = this.options.led;
+    const now = this.now();
+    if (wanted === undefined || this.stopped || now - this.ledCheckedAt < ZONE_CHECK_MS) return;
+    if (!this.client.abilities?.namespaces.has(DNDMODE)) return;
+    this.ledCheckedAt = now;
+    try {
+      if ((await this.client.ledOn()) === wanted) return;
+      await this.client.setLed(wanted);
+    } catch (error) {
+      if (error instanceof WrongKeyError || error instanceof WrongDeviceError) throw error;
+      this.options.log.warn(`${this.name}: could not turn the status LED ${wanted ? 'on' : 'off'}: ${describe(error)}. It stays as it is.`);
+      return;
+    }
+    this.options.log.info(`${this.name}: turned the status LED ${wanted ? 'on' : 'off'}, as configured.`);
   }
 
   /**

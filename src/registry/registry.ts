@@ -225,8 +225,9 @@ export class PlugRegistry extends EventEmitter<RegistryEvents> {
       pollIntervalMs: config.pollIntervalMs,
       energyPollIntervalMs: config.energyPollIntervalMs,
       timeoutMs: config.timeoutMs,
-      outletInUseWatts: config.outletInUseWatts,
+      outletInUseWatts: device.outletInUseWatts ?? config.outletInUseWatts,
       timezone: device.timezone,
+      led: device.led,
       restored: memory?.values,
       // Without a uuid the plug is not claimed yet: it must not touch a ledger another block may own (adopt).
       storageDir: uuid ? this.options.storageDir : undefined,

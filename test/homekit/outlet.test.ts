@@ -29,7 +29,7 @@ interface Rig {
   plug: Plug;
   accessory: PlatformAccessory<OutletContext>;
   adapter: OutletAdapter;
-  shapeChanges: number;
+  cacheWrites: number;
   /** The UUIDs of the Outlet's characteristics, and whether an Eve history service is there. */
   shape(): { outlet: string[]; history: boolean };
 }
@@ -43,8 +43,8 @@ async function rig(options: SimulatorOptions, cached?: (accessory: PlatformAcces
   plugs.push(plug);
   const accessory = new api.platformAccessory<OutletContext>('Lamp', api.hap.uuid.generate(sim.uuid), api.hap.Categories.OUTLET);
   cached?.(accessory, api);
-  const r = { api, sim, plug, accessory, shapeChanges: 0 } as Rig;
-  r.adapter = new OutletAdapter(api, eve, accessory, plug, { shapeChanged: () => void r.shapeChanges++ });
+  const r = { api, sim, plug, accessory, cacheWrites: 0 } as Rig;
+  r.adapter = new OutletAdapter(api, eve, accessory, plug, { cacheChanged: () => void r.cacheWrites++ });
   adapters.push(r.adapter);
   r.shape = () => ({
     outlet: accessory.getService(api.hap.Service.Outlet)!.characteristics.map((c) => c.UUID),
@@ -77,7 +77,8 @@ describe('HomeKit Outlet: the characteristics the plug can fill', () => {
     expect(r.shape().outlet.sort()).toEqual([NAME, ON, IN_USE].sort());
     expect(r.shape().history).toBe(false);
     expect(r.accessory.context.metering).toEqual({ power: false, total: false });
-    expect(r.shapeChanges).toBe(1);
+    // One for the characteristics removed, one for the firmware seen for the first time.
+    expect(r.cacheWrites).toBe(2);
     // The estimate line is for plugs with power readings only.
     expect((r.plug.log as ReturnType<typeof captureLog>).lines.filter(([, m]) => /estimated/.test(m))).toEqual([]);
     await r.plug.setOn(!r.sim.isOn);
@@ -93,6 +94,24 @@ describe('HomeKit Outlet: the characteristics the plug can fill', () => {
     await r.plug.pollNow();
     expect(r.shape().outlet).toEqual(expect.arrayContaining(ENERGY));
     expect(r.shape().history).toBe(true);
-    expect(r.shapeChanges).toBe(1);
+    expect(r.cacheWrites).toBe(2);
+  });
+
+  it('says once when the firmware changed since the last start, and nothing the first time', async () => {
+    const first = await rig({ firmware: 2 });
+    await first.plug.pollNow();
+    expect(first.accessory.context.firmware).toBe('2.1.17');
+    const again = await rig({ firmware: 2 }, (accessory) => {
+      accessory.context.firmware = '2.1.16';
+    });
+    await again.plug.pollNow();
+    await again.plug.pollNow();
+    const lines = (p: Plug): string[] => (p.log as ReturnType<typeof captureLog>).lines.map(([, m]) => m);
+    expect(lines(first.plug).filter((m) => /firmware changed/.test(m))).toEqual([]);
+    expect(lines(again.plug).filter((m) => /firmware changed/.test(m))).toEqual([
+      'Lamp: its firmware changed from 2.1.16 to 2.1.17 since the last start. Updates have changed local control before; if the plug now misbehaves, say which firmware in a bug report.',
+    ]);
+    // And once per run, what the plug is and how it hears the Wi-Fi.
+    expect(lines(again.plug).filter((m) => /^Lamp: MSS310 hardware/.test(m))).toEqual(['Lamp: MSS310 hardware 2.0.0, firmware 2.1.17, Wi-Fi signal 76 %.']);
   });
 });

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MerossClient } from '../../src/meross/client';
 import { Plug, type PlugOptions } from '../../src/plug/plug';
 import { captureLog, type CapturedLog } from './capture-log';
 import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
@@ -233,6 +234,37 @@ describe('Plug model', () => {
     await plug.pollNow();
     expect(meterReads()).toBe(2);
     await plug.stop();
+  });
+
+  it('turns the status LED as configured, only when the plug has it otherwise, and again a day after the app changed it', async () => {
+    const clock = { ms: Date.UTC(2026, 5, 10, 12) };
+    const now = (): number => clock.ms;
+    const { sim, plug, log } = await setup({ firmware: 2, now }, { now, led: false, infoIntervalMs: 60_000 });
+    const ledSets = (): number => sim.requests.filter((r) => r.namespace === 'Appliance.System.DNDMode' && r.method === 'SET').length;
+    const reader = new MerossClient({ host: sim.address, key: sim.key, retries: 0 });
+    expect(await reader.ledOn()).toBe(true);
+    await plug.pollNow();
+    expect(await reader.ledOn()).toBe(false);
+    expect(ledSets()).toBe(1);
+    expect(log.lines.filter(([, m]) => /turned the status LED off, as configured/.test(m))).toHaveLength(1);
+    // Someone turns it back on in the Meross app; the plugin looks again once a day, not at every info read.
+    await reader.setLed(true);
+    clock.ms += 3_600_000;
+    await plug.pollNow();
+    expect(await reader.ledOn()).toBe(true);
+    clock.ms += 86_400_000;
+    await plug.pollNow();
+    expect(await reader.ledOn()).toBe(false);
+    expect(ledSets()).toBe(3);
+  });
+
+  it("uses this plug's own Outlet In Use threshold", async () => {
+    const { sim, plug } = await setup({ firmware: 2, on: true, watts: 2.5 }, { outletInUseWatts: 3 });
+    await plug.pollNow();
+    expect(plug.snapshot.inUse).toBe(false);
+    sim.setReadings({ watts: 3.5 });
+    await plug.pollNow();
+    expect(plug.snapshot.inUse).toBe(true);
   });
 
   it('counts the total from an Eve reset', async () => {

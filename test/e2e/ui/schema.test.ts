@@ -68,6 +68,8 @@ describe('config.schema.json', () => {
         'devices[].key',
         'devices[].uuid',
         'devices[].timezone',
+        'devices[].outletInUseWatts',
+        'devices[].led',
         'pollInterval',
         'energyPollInterval',
         'timeout',
