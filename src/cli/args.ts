@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isLoopback, isTimeZone, parseHost } from '../meross';
 import type { MidnightMode } from '../simulator';
+import type { Model } from '../simulator/types';
 import { describe } from '../util/describe';
 
 /** Bad command line: reported as one line on stderr with exit status 2. */
@@ -27,7 +28,8 @@ export type CliCommand =
       count: number;
       firmware: 1 | 2;
       /** `mss110`: the encrypted fw 7.3.37 plug (no metering); undefined for the MSS310 of `firmware`. */
-      model?: 'mss110';
+      /** Another model than the MSS310 (its own firmware; --firmware is ignored). */
+      model?: Exclude<Model, 'mss310'>;
       lfOnly: boolean;
       host: string;
       port: number;
@@ -113,8 +115,13 @@ Simulator options (simulate):
   --count N           how many plugs (default 1, max ${MAX_SIMULATED_PLUGS})
   --firmware 1|2      1: hardware 1.0.0, firmware 1.1.18 (Toggle, no Multiple)
                       2: hardware 2.0.0, firmware 2.1.17 (ToggleX, Multiple; default)
-  --model mss110      an MSS110 hardware 7.0.0, firmware 7.3.37 instead: encrypted
-                      local messages, no power metering (--firmware is ignored)
+  --model MODEL       another plug of the family instead of an MSS310 (--firmware
+                      is then ignored), from the real traces:
+                      mss110  hardware 7.0.0, firmware 7.3.37: encrypted local
+                              messages, no power metering
+                      mss210  hardware 1.0.0, firmware 1.1.12: Toggle, no meter
+                      mss305  hardware 8.0.0, firmware 8.3.15: energy, ToggleX
+                              list replies, Multiple of 3
   --lf-only           end HTTP header lines with a bare LF, like some firmwares
   --host HOST         loopback address to listen on (default 127.0.0.1)
   --port P            first port: plugs get P, P+1, ... (default 0: any free port)
@@ -172,8 +179,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       if (values.firmware !== '1' && values.firmware !== '2') throw new UsageError('--firmware must be 1 or 2');
       firmware = values.firmware === '1' ? 1 : 2;
     }
-    if (values.model !== undefined && values.model !== 'mss110') throw new UsageError('--model must be mss110 (leave it out for an MSS310)');
-    const model = values.model === 'mss110' ? ('mss110' as const) : undefined;
+    const models = ['mss110', 'mss210', 'mss305'] as const;
+    const model = models.find((m) => m === values.model);
+    if (values.model !== undefined && !model) throw new UsageError(`--model must be one of ${models.join(', ')} (leave it out for an MSS310)`);
     const timezone = values.timezone;
     if (timezone !== undefined && timezone !== '' && !isTimeZone(timezone)) throw new UsageError(`--timezone "${printable(timezone)}" is not a time zone name such as Europe/Berlin`);
     const midnight = values.midnight ?? 'reset';

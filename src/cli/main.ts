@@ -144,7 +144,7 @@ async function simulate(command: Extract<CliCommand, { kind: 'simulate' }>, io: 
       try {
         plugs.push(
           await SimulatedPlug.start({
-            firmware: command.firmware,
+            firmware: command.model ? undefined : command.firmware,
             model: command.model,
             lfOnly: command.lfOnly,
             host: command.host,

@@ -2,7 +2,7 @@ import { sign, type Header, type Method } from '../meross/envelope';
 import { buildTimeRules, parseTimeRules, ruleOffsetAt, type TimeRule } from '../meross/time';
 import { EnergyMeter } from './consumption';
 import { AP_BSSID, PROFILES, TIMEZONE, TIME_RULE_LONDON, WIFI_SIGNAL, WIFI_SSID_B64, type FirmwareProfile } from './fixtures';
-import { MSS110_PROFILE } from './profiles/mss110';
+import { MODEL_PROFILES } from './profiles/family';
 import { debugPayload, firmwarePayload, hardwarePayload } from './system';
 import type { ConsumptionEntry, Firmware, MidnightMode, Model, Readings, RequestRecord, ToggleEvent, ToggleSource } from './types';
 import { MULTIPLE } from '../meross/namespaces';
@@ -107,7 +107,7 @@ export class PlugDevice {
   private readonly handlers: Record<string, Handler>;
 
   constructor(private readonly init: DeviceInit) {
-    this.profile = init.model === 'mss110' ? MSS110_PROFILE : PROFILES[init.firmware];
+    this.profile = init.model && init.model !== 'mss310' ? MODEL_PROFILES[init.model].profile : PROFILES[init.firmware];
     this.startMs = init.now();
     this.skewMs = init.clockSkewMs ?? 0;
     this.driftPpm = init.clockDriftPpm ?? 0;

@@ -94,7 +94,7 @@ export interface FirmwareProfile {
   server: string;
   serverPort: number;
   /** Electricity and ConsumptionConfig carry the metering calibration on 2.x only. */
-  calibration?: { voltageRatio: number; electricityRatio: number };
+  calibration?: { voltageRatio: number; electricityRatio: number; maxElectricityCurrent?: number };
   /** Newer firmwares add `uuid` to reply headers. */
   headerUuid: boolean;
   /** `hardware.type` and `subType` when not the MSS310's (`mss310`, `us`). */

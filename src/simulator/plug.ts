@@ -7,6 +7,7 @@ import { formatAddress, isLoopback, macFromUuid, randomKey, randomMac, uuidForMa
 import { SetupMode, SimulatedMqtt, splitHostPort, type MqttState } from './mqtt';
 import type { ConsumptionEntry, Fault, Firmware, MidnightMode, MqttSettings, Readings, RequestRecord, SimulatorOptions, ToggleEvent } from './types';
 import { waitOr } from '../util/wait';
+import { MODEL_PROFILES } from './profiles/family';
 
 export interface SimulatedPlugEvents {
   /** A request was parsed; emitted before the plug acts on it or answers. */
@@ -61,7 +62,7 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
     if (!isLoopback(host)) throw new Error(`simulated plugs bind to loopback only, not ${host}`);
     this.host = host;
     this._port = options.port ?? 0;
-    this.firmware = options.firmware ?? 2;
+    this.firmware = options.firmware ?? (options.model && options.model !== 'mss310' ? MODEL_PROFILES[options.model].generation : 2);
     this.mac = (options.mac ?? (options.uuid && macFromUuid(options.uuid)) ?? randomMac()).toLowerCase();
     this.uuid = options.uuid ?? uuidForMac(this.mac);
     this.name = options.name ?? `${options.model ?? 'mss310'}-${this.mac.slice(-5).replace(':', '')}`;

@@ -1,7 +1,7 @@
 export type Firmware = 1 | 2;
 
 /** `mss310` (default; `firmware` picks its generation) or `mss110`: hw 7.0.0 / fw 7.3.37, encrypted, no metering. */
-export type Model = 'mss310' | 'mss110';
+export type Model = 'mss310' | 'mss110' | 'mss210' | 'mss305';
 
 export type Fault =
   /** Connections refused: the listening socket is closed; clearing reopens it on the same port. */
