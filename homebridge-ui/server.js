@@ -15,6 +15,7 @@ const require = createRequire(import.meta.url);
 const {
   CloudApi,
   CloudError,
+  cloudText,
   isEmailAddress,
   readCloudCache,
   resolveCloudUrl,
@@ -227,7 +228,7 @@ function cloudRequestError(error) {
   if (error.code === 'BAD_REPLY' && (error.apiStatus === 1030 || /region|API host/.test(error.message))) {
     return new RequestError(`Region redirect failed: ${error.message}. Try again later, or set the cloud address of your region.`, { code: 'REGION' });
   }
-  return new RequestError(`Meross cloud: ${error.message}.`, { code: error.code });
+  return new RequestError(`${cloudText(error.message)}.`, { code: error.code });
 }
 
 (() => new MerossUiServer())();

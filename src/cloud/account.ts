@@ -1,6 +1,6 @@
 import { CloudApi, type CloudDevice, type CloudSession } from './api';
 import { cloudCacheRecord, readCloudCache, updateCloudCache, type CloudCache } from './cache';
-import { CloudError } from './errors';
+import { CloudError, cloudText } from './errors';
 import type { CloudTransport } from './http';
 import { logoutReplaced } from './sign-in';
 import { describe } from '../util/describe';
@@ -180,9 +180,9 @@ export class CloudAccount {
       case 'TOO_FREQUENT':
         return [error.code, `Meross cloud: sign-in failed: ${error.message}.`, 'error'];
       case 'UNREACHABLE':
-        return [error.code, `Meross cloud: ${error.message}.`, 'warn'];
+        return [error.code, `${cloudText(error.message)}.`, 'warn'];
       default:
-        return [error.code, `Meross cloud: ${error.message}.`, cache ? 'warn' : 'error'];
+        return [error.code, `${cloudText(error.message)}.`, cache ? 'warn' : 'error'];
     }
   }
 

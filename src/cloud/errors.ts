@@ -82,3 +82,11 @@ export function cloudTokenStatusError(apiStatus: number, info?: string): CloudEr
   const message = named.code === 'TOKEN_EXPIRED' ? named.message : `the stored Meross sign-in is no longer accepted (status ${apiStatus}: ${named.message})`;
   return new CloudError('TOKEN_EXPIRED', message, apiStatus);
 }
+
+/**
+ * "Meross cloud: <what happened>", for log lines and the settings UI, without saying "Meross cloud" twice when the
+ * message already starts with "the Meross cloud …".
+ */
+export function cloudText(message: string): string {
+  return /^the Meross cloud\b/i.test(message) ? `${message.charAt(0).toUpperCase()}${message.slice(1)}` : `Meross cloud: ${message}`;
+}

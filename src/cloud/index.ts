@@ -13,7 +13,7 @@ export {
   type CloudRecordInput,
 } from './cache';
 export { isEmailAddress } from './email';
-export { CloudError, cloudStatusError, cloudTokenStatusError, DEAD_TOKEN_STATUSES, type CloudErrorCode } from './errors';
+export { CloudError, cloudStatusError, cloudText, cloudTokenStatusError, DEAD_TOKEN_STATUSES, type CloudErrorCode } from './errors';
 export { fetchTransport, transportWithCa, type CloudReply, type CloudTransport } from './http';
 export { CLOUD_SECRET, cloudRequestBody, cloudSign, encodeParams, md5Hex, randomNonce } from './sign';
 export { logoutReplaced, signInWithDevices, storeSignIn, type StoreSignInInput } from './sign-in';

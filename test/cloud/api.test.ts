@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloudApi, CloudError, md5Hex, transportWithCa, type CloudTransport } from '../../src/cloud';
+import { CloudApi, CloudError, cloudText, md5Hex, transportWithCa, type CloudTransport } from '../../src/cloud';
 import { FakeCloud, makeTestCert, type TestCert } from './fake-cloud';
 
 const DEVICES = [
@@ -127,5 +127,14 @@ describe('Meross cloud API against a fake HTTPS cloud', () => {
       code: 'BAD_REPLY',
       message: expect.stringMatching(/must use https/),
     });
+  });
+});
+
+describe('cloud error text', () => {
+  it('says "Meross cloud" once, whether or not the message names it already', () => {
+    expect(cloudText('the Meross cloud refused: requested too frequently, try again in a while')).toBe(
+      'The Meross cloud refused: requested too frequently, try again in a while',
+    );
+    expect(cloudText('cannot reach the cloud')).toBe('Meross cloud: cannot reach the cloud');
   });
 });

@@ -55,7 +55,7 @@ describe('settings UI sign-in token hygiene', () => {
       const reply = await refusing.request('/sign-in', { email: 'refused@example.com', password: 'pw-refused' });
       expect(reply.success).toBe(false);
       expect(reply.data.message).toBe(
-        'Meross cloud: the Meross cloud accepted the sign-in but then refused the device list (the Meross cloud refused: access to this resource is denied).',
+        'The Meross cloud accepted the sign-in but then refused the device list (the Meross cloud refused: access to this resource is denied).',
       );
       expect(cloud.liveTokens('refused@example.com')).toEqual([]);
       expect(existsSync(join(other, 'meross-lan', 'cloud.json'))).toBe(false);
