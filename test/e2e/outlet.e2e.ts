@@ -2,9 +2,10 @@
  * The HomeKit acceptance test, run once per Homebridge generation by outlet-v2.test.ts / outlet-v1.test.ts:
  * a real Homebridge with the built plugin, simulated plugs, and a real HAP controller.
  */
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpClient } from 'hap-controller';
-import { SimulatedPlug } from '../../src/simulator';
+import { SimulatedPlug, type RequestRecord } from '../../src/simulator';
 import { Homebridge, type HomebridgeVersion } from './homebridge';
 import { accessories, accessoryBySerial, nextEvent, read, readOne, TYPES, write, type AccessoryView } from './hap';
 
@@ -104,13 +105,31 @@ export function outletSuite(version: HomebridgeVersion, expectedNodeMajor: numbe
       }
     });
 
-    it('reports the total energy from the plug meter', async () => {
+    it('reports the total energy from the plug meter, to the Wh', async () => {
       const view = views.get(fw2)!;
-      const total = fw2.consumption.filter((d) => d.date >= '2000').reduce((s, d) => s + d.value, 0) / 1000;
       const id = view.id(TYPES.Outlet, TYPES.EveTotal);
+      // What the plug's ConsumptionX adds up to right now: the meter books whole Wh, and today's figure only grows.
+      const meterWh = (): number => fw2.consumption.filter((d) => d.date >= '2000').reduce((s, d) => s + d.value, 0);
+      // Catch a meter read as it arrives: the reply is built in the same tick, so it holds at least this much.
+      const atRead = await new Promise<number>((resolve) => {
+        const onRequest = (r: RequestRecord): void => {
+          if (r.namespace !== 'Appliance.Control.ConsumptionX') return;
+          fw2.off('request', onRequest);
+          resolve(meterWh());
+        };
+        fw2.on('request', onRequest);
+      });
+      // The meter read ends its poll cycle: the plug's next request comes from a later cycle, once the plugin has
+      // taken the reply in. No clock involved.
+      await once(fw2, 'request');
       const value = (await readOne(hap, id)).value as number;
-      expect(value).toBeGreaterThan(0);
-      expect(value).toBeCloseTo(total, 0);
+      const now = meterWh();
+      const wh = value * 1000;
+      expect(wh, 'whole Wh, as the meter books them').toBeCloseTo(Math.round(wh), 6);
+      // Exactly the meter's figure at a read between the one seen above and now (61.5 W books a Wh a minute, so the
+      // two ends are the same figure or one step apart; a slow machine only widens the bracket, never breaks it).
+      expect(Math.round(wh)).toBeGreaterThanOrEqual(atRead);
+      expect(Math.round(wh)).toBeLessThanOrEqual(now);
     });
 
     it('sends ToggleX to a firmware 2 plug and Toggle to a firmware 1 plug when HomeKit writes On', async () => {
