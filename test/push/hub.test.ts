@@ -74,7 +74,8 @@ describe('local push hub with the embedded broker', () => {
   it('reads the state over MQTT when the plug connects, then shows a button press at once', async () => {
     const { sim, plug } = await setup({ firmware: 2, on: false });
     await until(sim, 'request', () => mqttRecords(sim).some((r) => r.namespace === 'Appliance.Control.Multiple'));
-    const seen = waitFor<[{ on?: boolean }]>(plug, 'update', (c) => c.on === true, 1000);
+    // No tight deadline: what shows the push is the order of requests below, not how fast the update came.
+    const seen = waitFor<[{ on?: boolean }]>(plug, 'update', (c) => c.on === true);
     const mark = sim.requests.length;
     sim.press();
     await seen;
