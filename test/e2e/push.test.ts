@@ -202,7 +202,8 @@ describe('local MQTT push (Homebridge 2, embedded broker)', () => {
     const value = await readOne(hap, views.get(lamp)!.id(TYPES.Outlet, TYPES.On));
     expect(Boolean(value.value)).toBe(target);
     expect(readFileSync(certFile, 'utf8')).toBe(cert);
-  });
+    // A whole Homebridge restart and the plugs' reconnection: more than the 30 s default on a busy machine.
+  }, 90_000);
 
   it('logs no crash, unhandled rejection or stack trace', () => {
     const text = hb.logs.join('\n');

@@ -293,8 +293,9 @@ export function verificationSuite(version: HomebridgeVersion): void {
           if (first) {
             // A press on the plug: an Eve history entry, pending when SIGTERM comes.
             sims[0].press();
-            // Long enough for an energy read of every plug (energyPollInterval 2 s): the ledgers have something to save.
-            await new Promise((r) => setTimeout(r, 3000));
+            // Every plug's first meter read answered and handled (its next request went out after it): the ledgers
+            // have something to save. (The first reads are spread over the energy interval, plug.ts start().)
+            await Promise.all(sims.map((s) => meterReadHandled(s)));
           }
         },
         files: (files) => {
@@ -344,5 +345,19 @@ export function verificationSuite(version: HomebridgeVersion): void {
         }
       }, 120_000);
     }
+  });
+}
+
+/** Resolves once the plug answered a ConsumptionX request and then received another request (the reply was handled). */
+function meterReadHandled(sim: SimulatedPlug): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      const read = sim.requests.findIndex((r) => r.namespace === 'Appliance.Control.ConsumptionX' || r.inner?.some((i) => i.namespace === 'Appliance.Control.ConsumptionX'));
+      if (read < 0 || sim.requests.length <= read + 1) return;
+      sim.off('request', check);
+      resolve();
+    };
+    sim.on('request', check);
+    check();
   });
 }
