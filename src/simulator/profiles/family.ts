@@ -10,33 +10,14 @@
  *   answered here: the plugin does not read it), `firmware.encrypt: 1` while it takes plain JSON.
  */
 import { MSS110_PROFILE } from './mss110';
-import { SYSTEM_ABILITY_2X, type FirmwareProfile } from '../fixtures';
+import { CONSUMPTIONX, ELECTRICITY } from '../../meross/namespaces';
+import { PROFILES, SYSTEM_ABILITY_2X, type FirmwareProfile } from '../fixtures';
 import type { Firmware, Model } from '../types';
 
-const MSS210_ABILITY: FirmwareProfile['ability'] = {
-  'Appliance.Config.Key': {},
-  'Appliance.Config.WifiList': {},
-  'Appliance.Config.Wifi': {},
-  'Appliance.Config.Trace': {},
-  'Appliance.System.Online': {},
-  'Appliance.System.All': {},
-  'Appliance.System.Hardware': {},
-  'Appliance.System.Firmware': {},
-  'Appliance.System.Time': {},
-  'Appliance.System.Clock': {},
-  'Appliance.System.Debug': {},
-  'Appliance.System.Ability': {},
-  'Appliance.System.Runtime': {},
-  'Appliance.System.Report': {},
-  'Appliance.System.Position': {},
-  'Appliance.System.DNDMode': {},
-  'Appliance.Control.Toggle': {},
-  'Appliance.Control.Timer': { sunOffsetSupport: 1 },
-  'Appliance.Control.Trigger': {},
-  'Appliance.Control.Upgrade': {},
-  'Appliance.Control.Bind': {},
-  'Appliance.Control.Unbind': {},
-};
+/** The 1.1.12 trace lists exactly the namespaces of the MSS310 1.1.18 trace, in the same order, less the meter's. */
+const MSS210_ABILITY: FirmwareProfile['ability'] = Object.fromEntries(
+  Object.entries(PROFILES[1].ability).filter(([namespace]) => namespace !== ELECTRICITY && namespace !== CONSUMPTIONX),
+);
 
 const MSS305_ABILITY: FirmwareProfile['ability'] = {
   'Appliance.Config.Info': {},
