@@ -1,27 +1,32 @@
 /**
- * `npm start`: the plugin running in a real Homebridge against two simulated plugs (firmware 1 and 2), no
- * hardware needed. Pair it with the Home app (use --lan, or MEROSS_DEMO_LAN=1, so the bridge is reachable from
+ * `npm start`: the plugin running in a real Homebridge against a mixed house of simulated plugs, no hardware
+ * needed: an MSS310 on firmware 2 and on firmware 1, an MSS305 (firmware 8.3.15), a plug without a meter (MSS210)
+ * and an encrypted MSS110 (firmware 7.3.37). Pair it with the Home app (use --lan, or MEROSS_DEMO_LAN=1, so the bridge is reachable from
  * your phone) or drive the plugs with the CLI. Ctrl-C stops everything; pairing survives in .demo/.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SimulatedPlug } from '../src/simulator';
+import { SimulatedPlug, type SimulatorOptions } from '../src/simulator';
 import { Homebridge, ROOT } from '../test/e2e/homebridge';
 
 const lan = process.argv.includes('--lan') || process.env.MEROSS_DEMO_LAN === '1';
 const PIN = '031-45-154';
 
-async function startPlug(firmware: 1 | 2, port: number, uuid: string, on: boolean, watts: number): Promise<SimulatedPlug> {
-  const options = { firmware, uuid, key: 'demo-key', on, watts, volts: 230.4, amps: watts / 230.4 } as const;
+async function startPlug(kind: Pick<SimulatorOptions, 'firmware' | 'model'>, port: number, uuid: string, on: boolean, watts: number): Promise<SimulatedPlug> {
+  const options: SimulatorOptions = { ...kind, uuid, key: 'demo-key', on, watts, volts: 230.4, amps: watts / 230.4 };
   // Fixed ports keep the printed CLI commands valid between runs; fall back to any free port.
   return SimulatedPlug.start({ ...options, port }).catch(() => SimulatedPlug.start(options));
 }
 
 async function main(): Promise<void> {
-  const plugs = await Promise.all([
-    startPlug(2, 18_310, '2009113111806125175848e1e9000310', true, 48.2),
-    startPlug(1, 18_311, '1811261652154529080434298f000311', false, 1200),
-  ]);
+  const house = [
+    { name: 'Desk lamp', plug: startPlug({ firmware: 2 }, 18_310, '2009113111806125175848e1e9000310', true, 48.2) },
+    { name: 'Heater', plug: startPlug({ firmware: 1 }, 18_311, '1811261652154529080434298f000311', false, 1200) },
+    { name: 'Fridge', plug: startPlug({ model: 'mss305' }, 18_312, '2302011409593851070848e1e9000305', true, 85) },
+    { name: 'Fan', plug: startPlug({ model: 'mss210' }, 18_313, '1901081432497625080434298f000210', false, 0) },
+    { name: 'Hall light', plug: startPlug({ model: 'mss110' }, 18_314, '2405301043117835000148e1e9000110', true, 0) },
+  ];
+  const plugs = await Promise.all(house.map((h) => h.plug));
   const storageDir = join(ROOT, '.demo', 'homebridge');
   mkdirSync(storageDir, { recursive: true });
   const hb = await Homebridge.start({
@@ -36,10 +41,7 @@ async function main(): Promise<void> {
     platform: {
       pollInterval: 5,
       energyPollInterval: 60,
-      devices: [
-        { name: 'Desk lamp', host: plugs[0].address, key: plugs[0].key },
-        { name: 'Heater', host: plugs[1].address, key: plugs[1].key },
-      ],
+      devices: house.map((h, i) => ({ name: h.name, host: plugs[i].address, key: plugs[i].key })),
     },
   });
 
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
     `Homebridge ${lan ? 'on your LAN' : 'on loopback only (start with --lan to pair from a phone)'}, port ${hb.port}`,
     `HomeKit setup code: ${PIN}`,
     'Simulated plugs (key "demo-key"):',
-    ...plugs.map((p) => `  fw ${p.firmware}: ${p.address}  uuid ${p.uuid}`),
+    ...plugs.map((p, i) => `  ${house[i].name.padEnd(10)} ${p.name.split('-')[0]} fw ${p.firmware}: ${p.address}  uuid ${p.uuid}`),
     'Try, in another terminal:',
     `  npx meross-lan info --host ${plugs[0].address} --key demo-key`,
     `  npx meross-lan toggle --host ${plugs[1].address} --key demo-key`,
