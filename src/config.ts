@@ -167,9 +167,11 @@ export function parseConfig(raw: Raw): { config: MerossLanConfig; problems: stri
       if (typeof w === 'number' && Number.isFinite(w) && w >= 0 && w <= 4000) device.outletInUseWatts = w;
       else problems.push(`"${where}.outletInUseWatts" must be a number of watts from 0 to 4000; using the platform's "outletInUseWatts" for this plug.`);
     }
-    if (d.led !== undefined && d.led !== null) {
+    // "on"/"off" (what the settings form writes) or true/false (hand-written JSON); unset leaves the LED alone.
+    if (d.led !== undefined && d.led !== null && d.led !== '') {
       if (typeof d.led === 'boolean') device.led = d.led;
-      else problems.push(`"${where}.led" must be true (LED on) or false (LED off); the plug's LED is left as it is.`);
+      else if (d.led === 'on' || d.led === 'off') device.led = d.led === 'on';
+      else problems.push(`"${where}.led" must be "on" or "off" (or true/false); the plug's LED is left as it is.`);
     }
     const hostId = device.host?.toLowerCase();
     if ((hostId && seenHosts.has(hostId)) || (device.uuid && seenUuids.has(device.uuid))) {

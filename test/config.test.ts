@@ -68,16 +68,22 @@ describe('config validation', () => {
       outletInUseWatts: 2,
       devices: [
         { host: 'a.lan', outletInUseWatts: 0.3, led: false },
-        { host: 'b.lan', outletInUseWatts: -1, led: 'off' },
+        { host: 'b.lan', outletInUseWatts: -1, led: 'dim' },
+        { host: 'c.lan', led: 'on' },
+        { host: 'd.lan', led: 'off' },
+        { host: 'e.lan', led: '' },
       ],
     });
     expect(config.devices.map((d) => [d.outletInUseWatts, d.led])).toEqual([
       [0.3, false],
       [undefined, undefined],
+      [undefined, true],
+      [undefined, false],
+      [undefined, undefined],
     ]);
     expect(problems).toEqual([
       '"devices[1].outletInUseWatts" must be a number of watts from 0 to 4000; using the platform\'s "outletInUseWatts" for this plug.',
-      '"devices[1].led" must be true (LED on) or false (LED off); the plug\'s LED is left as it is.',
+      '"devices[1].led" must be "on" or "off" (or true/false); the plug\'s LED is left as it is.',
     ]);
   });
 

@@ -31,7 +31,7 @@ describe('the plug family and per-plug settings (Homebridge 2)', () => {
       outletInUseWatts: 2,
       devices: [
         // A fridge idles at 5 W: only above 10 W is it "in use".
-        { name: 'Fridge', host: fridge.address, key: fridge.key, led: false, outletInUseWatts: 10 },
+        { name: 'Fridge', host: fridge.address, key: fridge.key, led: 'off', outletInUseWatts: 10 },
         { name: 'Fan', host: fan.address, key: fan.key },
       ],
     };

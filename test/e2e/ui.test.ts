@@ -22,6 +22,9 @@ import { ROOT, makeTempDir } from './homebridge';
 import { launchOffline, openPluginSettings, type OfflineBrowser } from './ui/browser';
 import { ConfigUi } from './ui/config-ui';
 
+/** A busy machine (the other e2e worker) can take seconds to carry a change through the dialog; vitest's default is 1 s. */
+const POLL = { timeout: 20_000, interval: 100 };
+
 const EMAIL = 'alex@example.com';
 const PASSWORD = 'Tr0ub4dor&3-not-stored';
 const MFA = '135790';
@@ -181,7 +184,7 @@ describe('settings UI in homebridge-config-ui-x (real browser)', () => {
     await frame.getByLabel('Password').fill(PASSWORD);
     await shoot(page, 'sign-in');
     await button('Sign in').click();
-    await expect.poll(() => frame.getByRole('alert').textContent()).toMatch(/two-step sign-in.*"MFA code"/);
+    await expect.poll(() => frame.getByRole('alert').textContent(), POLL).toMatch(/two-step sign-in.*"MFA code"/);
     await frame.getByLabel('MFA code').fill('000000');
     await button('Sign in').click();
     await frame.getByText(/That MFA code was wrong or has expired/).waitFor();
@@ -197,9 +200,9 @@ describe('settings UI in homebridge-config-ui-x (real browser)', () => {
     await button('Find plugs').click();
     await frame.getByText(/Found 4 plugs in 127\.0\.0\.16\/28 \(14 addresses/).waitFor();
     const rows = frame.locator('#rows > tr:not(.test-result)');
-    await expect.poll(() => rows.count()).toBe(5);
+    await expect.poll(() => rows.count(), POLL).toBe(5);
     const row = (text: string) => rows.filter({ hasText: text });
-    await expect.poll(() => row(desk.uuid).locator('td').allTextContents()).toEqual(['Use Desk lamp', '', `127.0.0.21:${port}`, desk.uuid, 'MSS310', '2.1.17', 'yes', 'yes', 'Test']);
+    await expect.poll(() => row(desk.uuid).locator('td').allTextContents(), POLL).toEqual(['Use Desk lamp', '', `127.0.0.21:${port}`, desk.uuid, 'MSS310', '2.1.17', 'yes', 'yes', 'Test']);
     expect(await row(desk.uuid).getByRole('textbox').inputValue()).toBe('Desk lamp');
     expect(await row(plugs[3].uuid).locator('td').nth(7).textContent()).toBe('key needed');
     expect(await row(OFFLINE_UUID).locator('td').nth(6).textContent()).toBe('not found');
@@ -246,7 +249,7 @@ describe('settings UI in homebridge-config-ui-x (real browser)', () => {
     await kettleName.waitFor();
     expect(await kettleName.inputValue()).toBe('Kettle');
     await kettleName.fill('Kitchen kettle');
-    await expect.poll(() => row(kettle.uuid).getByRole('textbox').inputValue()).toBe('Kitchen kettle');
+    await expect.poll(() => row(kettle.uuid).getByRole('textbox').inputValue(), POLL).toBe('Kitchen kettle');
     await shoot(page, 'all-settings', page.locator('ngb-modal-window').getByRole('textbox', { name: 'Name*' }));
     await button('Hide all settings').click();
     await button('Save').click();
