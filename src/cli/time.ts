@@ -32,8 +32,8 @@ export async function plugTime(c: MerossClient, timezone: string | undefined, ho
   }
   const now = hostNow();
   const calendar = new PlugCalendar();
-  calendar.setZone(info.timezone, info.timeRules);
   if (info.deviceTime !== undefined) calendar.observeClock(info.deviceTime, now);
+  calendar.setZone(info.timezone, info.timeRules, now);
   const offsetMs = calendar.clockOffsetMs ?? 0;
   const began = calendar.midnightBefore(now);
   const utcOffsetSeconds = calendar.utcOffsetAt(now);

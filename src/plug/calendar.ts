@@ -3,6 +3,8 @@ import { dateAtOffset, isTimeZone, midnightBefore, ruleOffsetAt, zoneOffsetAt, t
 
 /** Device timestamps below this come from a clock that was never set (protocol.md §2.4). */
 export const UNSET_CLOCK_S = 1_000_000_000;
+/** Only this many of the newest daily entries are judged: older ones may have been booked under another zone. */
+const JUDGED_DAYS = 7;
 
 /**
  * How a plug books its days. Usually by its `timeRule` (its local time), but not always: the fw 1.1.18 trace
@@ -23,11 +25,22 @@ export class PlugCalendar {
   /** Device clock minus host clock, ms; undefined until a reply carried the device time. */
   private clockOffset: number | undefined;
   private clockUnset = false;
+  private zoneKey: string | undefined;
+  /** Device seconds when the zone or rules changed during this run: entries written before then say nothing. */
+  private zoneChangedS = 0;
 
-  /** What the plug says of its zone (System.All `time`). */
-  setZone(timezone: string | undefined, rules: readonly TimeRule[] | undefined): void {
+  /**
+   * What the plug says of its zone (System.All `time`), or what it was just told, at host time `hostMs`. The booking
+   * is decided again only when the zone or the rules changed.
+   */
+  setZone(timezone: string | undefined, rules: readonly TimeRule[] | undefined, hostMs: number): void {
+    const zone = timezone && isTimeZone(timezone) ? timezone : '';
+    const key = JSON.stringify([zone, rules ?? []]);
+    if (key === this.zoneKey) return;
+    if (this.zoneKey !== undefined) this.zoneChangedS = this.deviceSeconds(hostMs);
+    this.zoneKey = key;
     this.rules = rules ?? [];
-    this.zone = timezone && isTimeZone(timezone) ? timezone : '';
+    this.zone = zone;
     this.bookingChoice = this.candidates()[0];
   }
 
@@ -60,10 +73,14 @@ export class PlugCalendar {
 
   /**
    * Checks the booking against the plug's own entries: each day's entry was last updated (device time) within that
-   * day. The first hypothesis all entries agree with wins; when none does (a clock that jumped), the choice stays.
+   * day. The first hypothesis the newest week of entries agrees with wins (entries written before a zone change this
+   * run are left out); when none does (a clock that jumped), the choice stays.
    */
   learnFrom(entries: readonly DailyEnergy[]): DayBooking {
-    const dated = entries.filter((e) => e.time >= UNSET_CLOCK_S);
+    const dated = entries
+      .filter((e) => e.time >= UNSET_CLOCK_S && e.time >= this.zoneChangedS)
+      .sort((a, b) => (a.date < b.date ? 1 : -1))
+      .slice(0, JUDGED_DAYS);
     if (dated.length === 0) return this.bookingChoice;
     for (const candidate of this.candidates()) {
       if (dated.every((e) => dateAtOffset(e.time, this.offsetFor(candidate, e.time)) === e.date)) {

@@ -364,8 +364,8 @@ export class Plug extends EventEmitter<PlugEvents> {
     const info = await this.client.systemAll();
     this.lastInfoRead = this.now();
     this.info = info;
-    this.calendar.setZone(info.timezone, info.timeRules);
     if (info.deviceTime !== undefined) this.calendar.observeClock(info.deviceTime, this.now());
+    this.calendar.setZone(info.timezone, info.timeRules, this.now());
     await this.applyTimeZone(info);
     await this.applyLed();
     await this.introduce(info);
@@ -431,7 +431,7 @@ export class Plug extends EventEmitter<PlugEvents> {
       `${this.name}: set the plug's time zone to ${zone} (it had ${info.timezone ? info.timezone : 'none'}), as configured; ` +
         'from now on it begins its energy day at midnight there.',
     );
-    this.calendar.setZone(zone, wanted);
+    this.calendar.setZone(zone, wanted, now);
     info.timezone = zone;
     info.timeRules = wanted;
   }

@@ -6,7 +6,7 @@ import { TRACE_ENERGY, type TraceEnergy } from '../fixtures/consumption-traces';
 
 function calendarOf(trace: TraceEnergy): PlugCalendar {
   const calendar = new PlugCalendar();
-  calendar.setZone(trace.time.timezone, parseTimeRules(trace.time.timeRule));
+  calendar.setZone(trace.time.timezone, parseTimeRules(trace.time.timeRule), trace.time.timestamp * 1000);
   return calendar;
 }
 
@@ -32,7 +32,7 @@ describe("the plug's calendar, from the traced plugs", () => {
 
   it('uses the plug clock, not the host clock, for its day and midnight', () => {
     const calendar = new PlugCalendar();
-    calendar.setZone('Asia/Kolkata', [[0, 19800, 0]]);
+    calendar.setZone('Asia/Kolkata', [[0, 19800, 0]], Date.UTC(2026, 5, 10, 18, 20));
     const host = Date.UTC(2026, 5, 10, 18, 20); // 23:50 in Kolkata
     calendar.observeClock(host / 1000 + 15 * 60, host); // the plug runs 15 minutes fast
     expect(calendar.clockOffsetMs).toBe(15 * 60_000);
@@ -45,7 +45,7 @@ describe("the plug's calendar, from the traced plugs", () => {
 
   it('keeps its choice when the entries agree with no hypothesis (a clock that jumped)', () => {
     const calendar = new PlugCalendar();
-    calendar.setZone('Europe/London', [[0, 3600, 1]]);
+    calendar.setZone('Europe/London', [[0, 3600, 1]], Date.UTC(2026, 5, 10, 12));
     const t = Date.UTC(2026, 5, 10, 12) / 1000;
     expect(calendar.learnFrom([{ date: '2026-06-01', time: t, wh: 5 }])).toBe('rules');
   });
@@ -59,5 +59,24 @@ describe("the plug's calendar, from the traced plugs", () => {
       expect(ledger.lifetimeWh, trace.file).toBe(sum);
       expect(ledger.midnight, trace.file).toBe('resets');
     }
+  });
+
+  it('follows a zone the plug was just given, though its older days were booked in the old one', () => {
+    const day = 86_400;
+    const set = Date.UTC(2026, 5, 10, 12) / 1000;
+    // Ten UTC days, each last written at 23:55 UTC: in Kolkata that is 05:25 the next day.
+    const utcDays = Array.from({ length: 10 }, (_, i) => {
+      const date = new Date((set - (10 - i) * day) * 1000).toISOString().slice(0, 10);
+      return { date, time: Date.parse(`${date}T23:55:00Z`) / 1000, wh: 100 + i };
+    });
+    const calendar = new PlugCalendar();
+    calendar.setZone('', [], set * 1000);
+    expect(calendar.learnFrom(utcDays)).toBe('utc');
+    // Told Asia/Kolkata at `set`; an hour later it writes today's entry in Kolkata's day (18:30 IST on the 10th).
+    calendar.setZone('Asia/Kolkata', [[set, 19_800, 0]], set * 1000);
+    const today = { date: '2026-06-10', time: set + 3600, wh: 7 };
+    expect(calendar.learnFrom([...utcDays, today])).toBe('rules');
+    // 02:00 IST on the 11th is still the 10th in UTC: the plug's day is Kolkata's.
+    expect(calendar.dateAt(Date.UTC(2026, 5, 10, 20, 30))).toBe('2026-06-11');
   });
 });
