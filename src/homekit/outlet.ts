@@ -200,10 +200,11 @@ export class OutletAdapter {
         changed = true;
       }
     }
-    const wasKnown = JSON.stringify(this.accessory.context.metering);
     this.accessory.context.metering = metering;
+    // A change after the first call (the plug told its abilities) is always one the cache should keep; the first call
+    // only matters when it removed what a cached accessory had.
     if (before) this.pushAll(this.plug.snapshot);
-    if (changed || (before && wasKnown !== JSON.stringify(metering))) this.options.cacheChanged?.();
+    if (changed || before) this.options.cacheChanged?.();
   }
 
   /**

@@ -121,7 +121,7 @@ export class Plug extends EventEmitter<PlugEvents> {
    * a gap. It bounds what the first reading of a new plug-local day can hold (ledger.ts, judgeNewDay).
    */
   private witness: { sinceMs: number; maxWatts: number; lastSampleMs: number; gapless: boolean } | undefined;
-  /** The highest power seen since the plug last came online; undefined before any reading. */
+  /** The highest power seen in this run; undefined before any reading. It bounds a day the readings cannot judge. */
   private wattsSeen: number | undefined;
   private warnedClockOff = false;
   private announcedBooking = '';
