@@ -366,10 +366,12 @@ export class Plug extends EventEmitter<PlugEvents> {
     this.info = info;
     if (info.deviceTime !== undefined) this.calendar.observeClock(info.deviceTime, this.now());
     this.calendar.setZone(info.timezone, info.timeRules, this.now());
+    // Identity first: the registry and the adapters act on it (a config entry known only by address takes over its
+    // cloud twin and its name), and the optional requests below must not hold that up by a round trip or three.
+    this.emit('info', info);
     await this.applyTimeZone(info);
     await this.applyLed();
     await this.introduce(info);
-    this.emit('info', info);
   }
 
   /** Once per run: what the plug is and runs, and how well it hears the Wi-Fi (firmware updates have broken local control before). */

@@ -112,6 +112,8 @@ describe('cloud plugs and LAN discovery (Homebridge 2)', () => {
     );
     await hb.waitForLog(/Desk lamp: back online/, 10_000);
     await hb.waitForLog(/Heater: back online/, 10_000);
+    // The kettle is in the cloud and in "devices" by address: whichever comes first, it ends up with the user's name.
+    await hb.waitForLog(/renamed to "My kettle" \(as named in "devices"\)|My kettle: added to HomeKit/, 10_000);
     hap = await hb.pair();
     pairing = hap.getLongTermData() as typeof pairing;
     const all = await accessories(hap);
