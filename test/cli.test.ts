@@ -216,6 +216,7 @@ describe('formatting', () => {
     firmwareVersion: '2.1.17',
     lanIp: '192.0.2.20',
     on: true,
+    relays: new Map([[0, true]]),
   };
 
   it('builds the info JSON in SI units, with ip only when known', () => {

@@ -23,6 +23,17 @@ export interface CloudDevice {
   subType?: string;
   firmware?: string;
   hardware?: string;
+  /**
+   * A strip's outlets as the Meross app names them (devList `channels`, indexed by channel: entry 0 is the master,
+   * an empty object), with USB outlets marked (`type: "USB"`). Absent for single plugs.
+   */
+  channels?: CloudChannel[];
+}
+
+export interface CloudChannel {
+  channel: number;
+  name: string;
+  usb: boolean;
 }
 
 export interface CloudApiOptions {
@@ -144,6 +155,7 @@ export class CloudApi {
         subType: str(d.subType),
         firmware: str(d.fmwareVersion),
         hardware: str(d.hdwareVersion),
+        ...channelsOf(d.channels),
       });
     }
     return devices;
@@ -204,4 +216,18 @@ function str(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   return undefined;
+}
+
+/** The named outlets of devList's `channels` (MerossIot `HttpDeviceInfo.channels`): `[{}, {"devName": "Lamp", "type": "Switch"}, …]`. */
+function channelsOf(raw: unknown): { channels?: CloudChannel[] } {
+  if (!Array.isArray(raw)) return {};
+  const channels: CloudChannel[] = [];
+  raw.forEach((item: unknown, channel) => {
+    if (typeof item !== 'object' || item === null) return;
+    const c = item as Record<string, unknown>;
+    const name = str(c.devName)?.trim();
+    const usb = str(c.type)?.toUpperCase() === 'USB';
+    if (name || usb) channels.push({ channel, name: name ?? '', usb });
+  });
+  return channels.length > 0 ? { channels } : {};
 }

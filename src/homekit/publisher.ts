@@ -191,5 +191,14 @@ export class HomeKitPublisher implements PlugPublisher {
 
 function memoryOf(accessory: Accessory): Remembered {
   const c = accessory.context;
-  return { uuid: c.plugUuid, name: accessory.displayName, host: c.host, origin: c.origin, keySource: c.keySource, lastAddress: c.lastAddress, values: c.values };
+  return {
+    uuid: c.plugUuid,
+    name: accessory.displayName,
+    host: c.host,
+    origin: c.origin,
+    keySource: c.keySource,
+    lastAddress: c.lastAddress,
+    values: c.values,
+    outlets: c.outlets,
+  };
 }

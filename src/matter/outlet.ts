@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { MatterAccessory, MatterAPI } from 'homebridge' with { 'resolution-mode': 'import' };
 import type { SystemInfo } from '../meross/decode';
+import { outletName } from '../plug/outlets';
 import type { Plug, PlugLogger } from '../plug/plug';
 import { describe } from '../util/describe';
 import { cumulativeEnergy, powerState, type PowerState } from './units';
@@ -20,7 +21,8 @@ export interface OutletShape {
 
 /** What the Matter endpoint holds, as far as this adapter knows: the baseline for sending only what changed. */
 interface Reported {
-  onOff: boolean;
+  /** Per outlet channel (a single plug: channel 0). */
+  onOff: Map<number, boolean>;
   reachable: boolean;
   power: PowerState;
   energy: number | null;
@@ -33,6 +35,8 @@ export interface MatterOutletOptions {
   /** The plug's own 32-character uuid: the serial number controllers show. */
   plugUuid: string;
   shape: OutletShape;
+  /** The plug's outlets (default: Plug `outlets`): `[0]` is one OnOffOutlet; a strip's 1..N become one part (endpoint) each. */
+  channels?: readonly number[];
   /** The accessory Homebridge restored from its Matter cache, if any. */
   cached?: MatterOutletAccessory;
   log: PlugLogger;
@@ -42,10 +46,15 @@ const POWER_KEYS = ['activePower', 'voltage', 'activeCurrent'] as const;
 /** Registration of a bridged accessory finishes after registerPlatformAccessories resolves; how long to wait for it. */
 const REGISTRATION_WAIT_MS = 30_000;
 
+/** A strip outlet's part id (Homebridge `parts`: one child endpoint each). */
+export const outletPartId = (channel: number): string => `outlet-${channel}`;
+
 /**
- * The Matter face of one plug: an OnOffOutlet with Electrical Power and Energy Measurement. A thin adapter like the
- * HomeKit one: commands go straight to the plug's own write path, and plug events become `updateAccessoryState`
- * calls for exactly the attributes that changed. It keeps no state of its own beyond what it last told Matter.
+ * The Matter face of one plug: an OnOffOutlet with Electrical Power and Energy Measurement, or for a strip a composed
+ * device with one OnOffOutlet part per outlet (its master is not shown; the meter, if any, sits on the first outlet,
+ * as on the HomeKit side). A thin adapter like the HomeKit one: commands go straight to the plug's own write path, and
+ * plug events become `updateAccessoryState` calls for exactly the attributes that changed. It keeps no state of its
+ * own beyond what it last told Matter.
  */
 export class MatterOutletAdapter {
   readonly accessory: MatterOutletAccessory;
@@ -54,6 +63,12 @@ export class MatterOutletAdapter {
   /** Commands in flight: while > 0, Homebridge owns the endpoint's state and nothing is pushed. */
   private commands = 0;
   private syncQueued = false;
+  /** Set once this adapter was replaced (the plug's outlets changed): it sends nothing more. */
+  private retired = false;
+  private readonly strip: boolean;
+  private readonly channels: readonly number[];
+  /** The part that carries the meter (a strip's first outlet); undefined: the accessory itself. */
+  private readonly meterPart: string | undefined;
 
   constructor(
     private readonly matter: MatterAPI,
@@ -62,49 +77,76 @@ export class MatterOutletAdapter {
   ) {
     const values = plug.snapshot;
     const { shape, cached } = options;
+    const channels = (this.channels = options.channels ?? plug.outlets);
+    this.strip = channels[0] !== 0;
+    this.meterPart = this.strip ? outletPartId(channels[0]) : undefined;
     const reported: Reported = {
-      onOff: values.on,
+      onOff: new Map(channels.map((c) => [c, plug.outletOn(c)])),
       reachable: true,
       power: powerState(values, plug.reachable),
       energy: cumulativeEnergy(values.lifetimeKWh, cachedEnergy(cached)),
     };
     this.reported = reported;
-    const clusters: NonNullable<MatterOutletAccessory['clusters']> = { onOff: { onOff: values.on } };
-    if (shape.power) clusters.electricalPowerMeasurement = { ...reported.power };
+    const meter: NonNullable<MatterOutletAccessory['clusters']> = {};
+    if (shape.power) meter.electricalPowerMeasurement = { ...reported.power };
     if (shape.energy) {
       // The key must be present even while null: Homebridge derives the cluster's features from the attribute names.
-      clusters.electricalEnergyMeasurement = { cumulativeEnergyImported: reported.energy === null ? null : { energy: reported.energy } };
+      meter.electricalEnergyMeasurement = { cumulativeEnergyImported: reported.energy === null ? null : { energy: reported.energy } };
     }
+    const handlers = (channel: number): NonNullable<MatterOutletAccessory['handlers']> => ({
+      onOff: {
+        on: () => this.command('on', channel),
+        off: () => this.command('off', channel),
+        toggle: () => this.command('toggle', channel),
+      },
+    });
     const info = plug.info;
     this.accessory = {
       UUID: options.uuid,
       displayName: options.name,
-      deviceType: matter.deviceTypes.OnOffOutlet,
+      // A strip's parent only holds its outlets (Homebridge composes it); BridgedNode is the plain container type.
+      deviceType: this.strip ? (matter.deviceTypes.BridgedNode ?? matter.deviceTypes.OnOffOutlet) : matter.deviceTypes.OnOffOutlet,
       serialNumber: options.plugUuid,
       manufacturer: 'Meross',
       model: info?.model.toUpperCase() ?? cached?.model ?? 'MSS310',
       context: { plugUuid: options.plugUuid },
-      clusters,
-      handlers: {
-        onOff: {
-          on: () => this.command('on'),
-          off: () => this.command('off'),
-          toggle: () => this.command('toggle'),
-        },
-      },
     };
+    if (this.strip) {
+      this.accessory.parts = channels.map((channel, i) => ({
+        id: outletPartId(channel),
+        displayName: matterName(outletName(channel, plug.outletLabel(channel))),
+        deviceType: matter.deviceTypes.OnOffOutlet,
+        clusters: { onOff: { onOff: plug.outletOn(channel) }, ...(i === 0 ? meter : {}) },
+        handlers: handlers(channel),
+      }));
+    } else {
+      this.accessory.clusters = { onOff: { onOff: values.on }, ...meter };
+      this.accessory.handlers = handlers(0);
+    }
     const firmware = info?.firmwareVersion ?? cached?.firmwareRevision;
     const hardware = info?.hardwareVersion ?? cached?.hardwareRevision;
     if (firmware) this.accessory.firmwareRevision = firmware;
     if (hardware) this.accessory.hardwareRevision = hardware;
 
     plug.on('update', () => this.scheduleSync());
+    plug.on('outlet', () => this.scheduleSync());
     plug.on('reachability', () => this.scheduleSync());
     plug.on('info', (i) => this.updateInformation(i));
   }
 
   get uuid(): string {
     return this.options.uuid;
+  }
+
+  /** Replaced by another adapter (the plug's outlets changed): from now on this one sends nothing. */
+  retire(): void {
+    this.retired = true;
+    this.ready = false;
+  }
+
+  /** Where the on/off of `channel` lives: a strip's part, or the accessory itself. */
+  private partOf(channel: number): string | undefined {
+    return this.strip ? outletPartId(channel) : undefined;
   }
 
   /**
@@ -119,6 +161,7 @@ export class MatterOutletAdapter {
       return false;
     }
     await this.readBaseline();
+    if (this.retired) return false;
     this.ready = true;
     const cachedName = this.options.cached?.displayName;
     if (cachedName !== undefined && cachedName !== this.options.name) this.send('bridgedDeviceBasicInformation', { nodeLabel: this.options.name });
@@ -134,7 +177,8 @@ export class MatterOutletAdapter {
     if (typeof this.matter.getAccessoryState !== 'function') return true;
     const deadline = Date.now() + REGISTRATION_WAIT_MS;
     for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
-      if (await this.matter.getAccessoryState(this.uuid, 'onOff')) return true;
+      if (this.retired) return false;
+      if (await this.matter.getAccessoryState(this.uuid, 'onOff', this.partOf(this.channels[0]))) return true;
       if (Date.now() >= deadline) return false;
       await delay(wait, undefined, { ref: false });
     }
@@ -147,19 +191,21 @@ export class MatterOutletAdapter {
   private async readBaseline(): Promise<void> {
     if (typeof this.matter.getAccessoryState !== 'function') return;
     const r = this.reported;
-    const onOff = await this.matter.getAccessoryState(this.uuid, 'onOff');
-    if (typeof onOff?.onOff === 'boolean') r.onOff = onOff.onOff;
+    for (const channel of this.channels) {
+      const onOff = await this.matter.getAccessoryState(this.uuid, 'onOff', this.partOf(channel));
+      if (typeof onOff?.onOff === 'boolean') r.onOff.set(channel, onOff.onOff);
+    }
     const basic = await this.matter.getAccessoryState(this.uuid, 'bridgedDeviceBasicInformation');
     if (typeof basic?.reachable === 'boolean') r.reachable = basic.reachable;
     if (this.options.shape.power) {
-      const power = await this.matter.getAccessoryState(this.uuid, 'electricalPowerMeasurement');
+      const power = await this.matter.getAccessoryState(this.uuid, 'electricalPowerMeasurement', this.meterPart);
       for (const key of POWER_KEYS) {
         const v = power?.[key];
         if (v === null || typeof v === 'number') r.power[key] = v;
       }
     }
     if (this.options.shape.energy) {
-      const energy = await this.matter.getAccessoryState(this.uuid, 'electricalEnergyMeasurement');
+      const energy = await this.matter.getAccessoryState(this.uuid, 'electricalEnergyMeasurement', this.meterPart);
       const held = energy?.cumulativeEnergyImported?.energy;
       r.energy = typeof held === 'number' ? held : null;
     }
@@ -189,9 +235,11 @@ export class MatterOutletAdapter {
       r.reachable = reachable;
       this.send('bridgedDeviceBasicInformation', { reachable });
     }
-    if (values.on !== r.onOff) {
-      r.onOff = values.on;
-      this.send('onOff', { onOff: values.on });
+    for (const channel of this.channels) {
+      const on = this.plug.outletOn(channel);
+      if (on === r.onOff.get(channel)) continue;
+      r.onOff.set(channel, on);
+      this.send('onOff', { onOff: on }, this.partOf(channel));
     }
     if (this.options.shape.power) {
       const wanted = powerState(values, reachable);
@@ -199,25 +247,26 @@ export class MatterOutletAdapter {
       for (const key of POWER_KEYS) {
         if (wanted[key] !== r.power[key]) changed[key] = r.power[key] = wanted[key];
       }
-      if (Object.keys(changed).length > 0) this.send('electricalPowerMeasurement', changed);
+      if (Object.keys(changed).length > 0) this.send('electricalPowerMeasurement', changed, this.meterPart);
     }
     if (this.options.shape.energy) {
       const energy = cumulativeEnergy(values.lifetimeKWh, r.energy);
       if (energy !== null && energy !== r.energy) {
         r.energy = energy;
-        this.send('electricalEnergyMeasurement', { cumulativeEnergyImported: { energy } });
+        this.send('electricalEnergyMeasurement', { cumulativeEnergyImported: { energy } }, this.meterPart);
       }
     }
   }
 
-  private send(cluster: string, attributes: Record<string, unknown>): void {
+  private send(cluster: string, attributes: Record<string, unknown>, partId?: string): void {
+    if (this.retired) return;
     // Homebridge logs its own failures; this line only adds which plug it was about.
-    this.matter.updateAccessoryState(this.uuid, cluster, attributes).catch((error: unknown) => {
+    this.matter.updateAccessoryState(this.uuid, cluster, attributes, partId).catch((error: unknown) => {
       this.options.log.debug(`${this.plug.name}: Matter ${cluster} update failed: ${describe(error)}`);
     });
   }
 
-  private async command(kind: 'on' | 'off' | 'toggle'): Promise<void> {
+  private async command(kind: 'on' | 'off' | 'toggle', channel: number): Promise<void> {
     const plug = this.plug;
     const refusal = plug.switchRefusal;
     if (refusal) {
@@ -229,10 +278,10 @@ export class MatterOutletAdapter {
     try {
       // Toggle flips what the controller shows, which is also what Homebridge flips once this handler resolves, so
       // the endpoint and the plug agree afterwards even if the endpoint was behind the plug.
-      if (kind === 'toggle') target = !(await this.heldOnOff());
-      await plug.setOn(target);
+      if (kind === 'toggle') target = !(await this.heldOnOff(channel));
+      await plug.setOn(target, channel);
       // Homebridge now sets the endpoint itself; the sync below only corrects it if the plug ends up elsewhere.
-      this.reported.onOff = target;
+      this.reported.onOff.set(channel, target);
     } catch (error) {
       throw this.failure(`${plug.name}: could not switch ${target ? 'on' : 'off'}: ${describe(error)}`);
     } finally {
@@ -244,9 +293,9 @@ export class MatterOutletAdapter {
   }
 
   /** The on/off state the endpoint holds right now (a read, allowed inside a handler unlike an update). */
-  private async heldOnOff(): Promise<boolean> {
-    const held = typeof this.matter.getAccessoryState === 'function' ? await this.matter.getAccessoryState(this.uuid, 'onOff') : undefined;
-    return typeof held?.onOff === 'boolean' ? held.onOff : this.reported.onOff;
+  private async heldOnOff(channel: number): Promise<boolean> {
+    const held = typeof this.matter.getAccessoryState === 'function' ? await this.matter.getAccessoryState(this.uuid, 'onOff', this.partOf(channel)) : undefined;
+    return typeof held?.onOff === 'boolean' ? held.onOff : (this.reported.onOff.get(channel) ?? false);
   }
 
   /** A FAILURE status for the controller; `status` is missing on Homebridge versions before it was added. */
@@ -268,7 +317,8 @@ export class MatterOutletAdapter {
 }
 
 function cachedEnergy(cached: MatterOutletAccessory | undefined): number | null {
-  const held = cached?.clusters?.electricalEnergyMeasurement?.cumulativeEnergyImported?.energy;
+  const clusters = cached?.parts?.[0]?.clusters ?? cached?.clusters;
+  const held = clusters?.electricalEnergyMeasurement?.cumulativeEnergyImported?.energy;
   return typeof held === 'number' ? held : null;
 }
 
@@ -297,6 +347,8 @@ export function outletShape(plug: Plug, cached: MatterOutletAccessory | undefine
   if (!energyClusters) return { power: false, energy: false };
   const abilities = plug.abilities;
   if (abilities) return { power: abilities.electricity, energy: abilities.consumptionX };
-  if (cached?.clusters) return { power: 'electricalPowerMeasurement' in cached.clusters, energy: 'electricalEnergyMeasurement' in cached.clusters };
+  // A strip keeps its meter on its first outlet's part.
+  const held = cached?.parts?.[0]?.clusters ?? cached?.clusters;
+  if (held) return { power: 'electricalPowerMeasurement' in held, energy: 'electricalEnergyMeasurement' in held };
   return { power: true, energy: true };
 }

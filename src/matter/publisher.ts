@@ -42,6 +42,13 @@ export class MatterPublisher {
     if (!this.options.publish || !plugUuid) return;
     const uuid = this.accessoryUuid(plugUuid);
     if (this.adapters.has(uuid)) return;
+    this.publish(plug, plugUuid, displayName);
+    // A plug first seen as one outlet turned out to be a strip (or the other way round): another endpoint structure.
+    plug.on('outlets', () => this.reshape(plug, plugUuid, displayName));
+  }
+
+  private publish(plug: Plug, plugUuid: string, displayName: string): void {
+    const uuid = this.accessoryUuid(plugUuid);
     const name = matterName(displayName);
     const cached = this.cached.get(uuid);
     const adapter = new MatterOutletAdapter(this.support.matter, plug, {
@@ -62,6 +69,25 @@ export class MatterPublisher {
         },
         (error: unknown) => this.options.log.warn(`${displayName}: could not be published over Matter: ${describe(error)}`),
       );
+  }
+
+  /** Replaces a plug's Matter accessory by one of the new shape (Homebridge cannot change an endpoint's parts in place). */
+  private reshape(plug: Plug, plugUuid: string, displayName: string): void {
+    const uuid = this.accessoryUuid(plugUuid);
+    const old = this.adapters.get(uuid);
+    if (!old) return;
+    old.retire();
+    this.adapters.delete(uuid);
+    const outlets = plug.isStrip ? `${plug.outlets.length} outlets` : 'one outlet';
+    this.queue = this.queue
+      .then(() => this.support.matter.unregisterPlatformAccessories(this.options.pluginName, this.options.platformName, [old.accessory]))
+      .then(
+        () => this.options.log.info(`${displayName}: has ${outlets}; published again over Matter with that shape.`),
+        (error: unknown) => this.options.log.warn(`${displayName}: could not remove its old Matter accessory: ${describe(error)}`),
+      )
+      .then(() => {
+        if (!this.adapters.has(uuid)) this.publish(plug, plugUuid, displayName);
+      });
   }
 
   /**

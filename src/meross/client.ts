@@ -22,6 +22,7 @@ import {
   decodeWifiSignal,
   decodeElectricity,
   decodeSystemAll,
+  decodeRelays,
   decodeToggle,
   isObject,
   type Abilities,
@@ -77,8 +78,24 @@ export interface RequestOptions {
 }
 
 export interface PollResult {
+  /** Channel 0: the plug's relay, or a strip's master. */
   on: boolean;
+  /** Every channel the reply named, with its state (only channel 0 on a single plug). */
+  relays: ReadonlyMap<number, boolean>;
   electricity?: Electricity;
+}
+
+export interface PollOptions {
+  /**
+   * Read every relay of a multi-channel plug (a strip) from System.All's digest, which lists all channels on every
+   * firmware peers have seen, instead of a ToggleX GET. Costs a larger reply; single plugs never need it.
+   */
+  allChannels?: boolean;
+}
+
+export interface SwitchOptions extends RequestOptions {
+  /** Which relay (ToggleX `channel`): 0, the default, is a single plug's relay or a strip's master. */
+  channel?: number;
 }
 
 /**
@@ -298,12 +315,17 @@ export class MerossClient {
       : { namespace: ns, method: 'GET', payload: { toggle: [] } };
   }
 
-  /** Switches the relay with ToggleX (fw 2.x/6.x) or Toggle (fw 1.1.x), as the ability list says. */
-  async setOn(on: boolean, options: RequestOptions = { urgent: true }): Promise<void> {
+  /**
+   * Switches a relay with ToggleX (fw 2.x/6.x) or Toggle (fw 1.1.x), as the ability list says. Urgent unless told
+   * otherwise: a user is waiting. Toggle has no channels; only channel 0 can be switched there.
+   */
+  async setOn(on: boolean, options: SwitchOptions = {}): Promise<void> {
     const ns = await this.toggleNamespace();
     const onoff = on ? 1 : 0;
-    const payload = ns === TOGGLEX ? { togglex: { channel: 0, onoff } } : { toggle: { onoff } };
-    await this.request(ns, 'SET', payload, options);
+    const channel = options.channel ?? 0;
+    if (ns !== TOGGLEX && channel !== 0) throw new UnsupportedError(this.label, `the plug has no channel ${channel} (it speaks Toggle, one relay)`);
+    const payload = ns === TOGGLEX ? { togglex: { channel, onoff } } : { toggle: { onoff } };
+    await this.request(ns, 'SET', payload, { urgent: options.urgent ?? true });
   }
 
   async getOn(): Promise<boolean> {
@@ -350,14 +372,16 @@ export class MerossClient {
   }
 
   /** Relay state and (if the plug meters) electricity, batched in one Multiple where the plug supports it. */
-  async poll(): Promise<PollResult> {
+  async poll(options: PollOptions = {}): Promise<PollResult> {
     const abilities = await this.requireAbilities();
     const ns = await this.toggleNamespace();
-    const commands: Command[] = [this.toggleGet(ns)];
+    const commands: Command[] = [options.allChannels ? { namespace: SYSTEM_ALL, method: 'GET', payload: { all: {} } } : this.toggleGet(ns)];
     if (abilities.electricity) commands.push({ namespace: ELECTRICITY, method: 'GET', payload: { electricity: {} } });
     const [toggle, electricity] = await this.batch(commands);
+    const relays = this.decode(() => (options.allChannels ? decodeSystemAll(unwrap(toggle)).relays : decodeRelays(unwrap(toggle), ns)));
     return {
-      on: this.decode(() => decodeToggle(unwrap(toggle), ns)),
+      on: relays.get(0) ?? [...relays.values()].some(Boolean),
+      relays,
       electricity: electricity === undefined ? undefined : this.decode(() => decodeElectricity(unwrap(electricity))),
     };
   }

@@ -76,7 +76,13 @@ export interface SystemInfo {
   lanIp?: string;
   /** `firmware.homekitVersion`: set by HomeKit editions (fw 7.3.37 of the mss100 trace: "6.3"); see discovery/editions.ts. */
   homekitVersion?: string;
+  /** Channel 0's relay: the plug's only relay, or a strip's master (on while any outlet is on). */
   on: boolean;
+  /**
+   * Every relay channel the plug lists (`digest.togglex`, protocol.md §3.5) and its state: `{0}` on a single plug; a
+   * strip lists its master 0 and its outlets 1..N. Firmware 1.1.x has one relay, channel 0.
+   */
+  relays: ReadonlyMap<number, boolean>;
   /** Device clock, Unix seconds (tiny values mean the clock is not set, protocol.md §2.4). */
   deviceTime?: number;
   timezone?: string;
@@ -90,6 +96,7 @@ export function decodeSystemAll(payload: unknown): SystemInfo {
   const hardware = obj(system.hardware, 'hardware');
   const firmware = obj(system.firmware, 'firmware');
   const time = isObject(system.time) ? system.time : undefined;
+  const relays = relaysFromAll(all);
   return {
     uuid: str(hardware.uuid, 'hardware.uuid'),
     mac: str(hardware.macAddress, 'hardware.macAddress').toLowerCase(),
@@ -100,31 +107,52 @@ export function decodeSystemAll(payload: unknown): SystemInfo {
     chipType: optStr(hardware.chipType),
     lanIp: optStr(firmware.innerIp),
     homekitVersion: optStr(firmware.homekitVersion),
-    on: relayFromAll(all),
+    on: relays.get(0) ?? [...relays.values()].some(Boolean),
+    relays,
     deviceTime: time?.timestamp !== undefined ? num(time.timestamp, 'time.timestamp') : undefined,
     timezone: optStr(time?.timezone),
     timeRules: time ? parseTimeRules(time.timeRule) : undefined,
   };
 }
 
-/** fw 2.x/6.x: `digest.togglex[]`; fw 1.1.x: `control.toggle`. */
-function relayFromAll(all: Json): boolean {
-  if (isObject(all.digest) && all.digest.togglex !== undefined) return onoff(all.digest.togglex, 'digest.togglex');
-  if (isObject(all.control) && all.control.toggle !== undefined) return onoff(all.control.toggle, 'control.toggle');
+/** fw 2.x/6.x: `digest.togglex[]`, one entry per channel; fw 1.1.x: `control.toggle`, the one relay. */
+function relaysFromAll(all: Json): Map<number, boolean> {
+  if (isObject(all.digest) && all.digest.togglex !== undefined) return channelStates(all.digest.togglex, 'digest.togglex');
+  if (isObject(all.control) && all.control.toggle !== undefined) return new Map([[0, onoff(all.control.toggle, 'control.toggle')]]);
   throw new DecodeError('System.All has neither digest.togglex nor control.toggle');
 }
 
-/** ToggleX comes as an object or a list of channels (protocol.md §3.5); channel 0 is the relay. */
+/** One `{channel, onoff}` item; a missing channel is channel 0 (fw 2.1.x objects have it, some tools leave it out). */
+function channelItem(v: unknown, what: string): [number, boolean] {
+  const item = obj(v, what);
+  const channel = item.channel === undefined ? 0 : num(item.channel, `${what}.channel`);
+  if (!Number.isInteger(channel) || channel < 0) throw new DecodeError(`${what}.channel is ${channel}`);
+  return [channel, onoff(item, what)];
+}
+
+/** ToggleX comes as an object or a list of channels (protocol.md §3.5): every channel it names, with its state. */
+function channelStates(v: unknown, what: string): Map<number, boolean> {
+  const items = Array.isArray(v) ? v : [v];
+  if (items.length === 0) throw new DecodeError(`${what} is an empty list`);
+  return new Map(items.map((item) => channelItem(item, what)));
+}
+
 function onoff(v: unknown, what: string): boolean {
-  const item = Array.isArray(v) ? (v.find((c) => isObject(c) && (c.channel ?? 0) === 0) ?? v[0]) : v;
-  const value = num(obj(item, what).onoff, `${what}.onoff`);
+  const value = num(obj(v, what).onoff, `${what}.onoff`);
   if (value !== 0 && value !== 1) throw new DecodeError(`${what}.onoff is ${value}`);
   return value === 1;
 }
 
-export function decodeToggle(payload: unknown, namespace: string): boolean {
+/** The relays a Toggle/ToggleX reply or push names (Toggle, fw 1.1.x: only channel 0). */
+export function decodeRelays(payload: unknown, namespace: string): Map<number, boolean> {
   const p = obj(payload, 'payload');
-  return namespace === TOGGLEX ? onoff(p.togglex, 'togglex') : onoff(p.toggle, 'toggle');
+  return namespace === TOGGLEX ? channelStates(p.togglex, 'togglex') : new Map([[0, onoff(p.toggle, 'toggle')]]);
+}
+
+/** Channel 0's relay from a Toggle/ToggleX reply or push; a list without channel 0 gives its first entry. */
+export function decodeToggle(payload: unknown, namespace: string): boolean {
+  const relays = decodeRelays(payload, namespace);
+  return relays.get(0) ?? (relays.values().next().value as boolean);
 }
 
 export interface Electricity {

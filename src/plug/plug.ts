@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { MerossClient, type AlternateTransport, type ClientOptions } from '../meross/client';
-import { decodeToggle, type Abilities, type DailyEnergy, type Electricity, type Json, type SystemInfo } from '../meross/decode';
+import { decodeRelays, type Abilities, type DailyEnergy, type Electricity, type Json, type SystemInfo } from '../meross/decode';
 import { MerossError, WrongDeviceError, WrongKeyError } from '../meross/errors';
 import { DNDMODE, RUNTIME } from '../meross/namespaces';
 import { buildTimeRules, ruleOffsetAt } from '../meross/time';
@@ -11,6 +11,7 @@ import { PlugCalendar } from './calendar';
 import { PowerIntegrator } from './energy';
 import { EnergyLedger, type DayEvidence, type MergeReport } from './ledger';
 import { ESTIMATE_SAVE_DELAY_MS, ledgerDocument, ledgerFile, loadLedger } from './ledger-store';
+import { outletChannels, restoredOutlets, type OutletLabel } from './outlets';
 
 export interface PlugLogger {
   info(message: string): void;
@@ -44,6 +45,8 @@ export interface PlugOptions {
   infoIntervalMs?: number;
   /** Values remembered from the last run (Homebridge's accessory cache), so reads work before the first poll. */
   restored?: Partial<PlugValues>;
+  /** A strip's outlets and their last states from the accessory cache (`persistedOutlets`), so a restart shows them at once. */
+  restoredOutlets?: unknown;
   /** Folder for the energy ledger (`<storage>/meross-lan/`); undefined keeps it in memory only (unit tests). */
   storageDir?: string;
   /** Clock, Unix ms (default Date.now): schedules, the ledger's idea of "today" and power integration follow it. */
@@ -75,6 +78,12 @@ export interface PlugEvents {
   update: [changes: Partial<PlugValues>];
   reachability: [state: Reachability, error?: MerossError];
   info: [info: SystemInfo];
+  /** One outlet of a strip switched (channels 1..N; a single plug's relay is `on` in `update`). */
+  outlet: [channel: number, on: boolean];
+  /** The plug turned out to have other outlets than assumed (a strip, or a cached strip that is none). */
+  outlets: [channels: readonly number[]];
+  /** The Meross app's names for a strip's outlets changed. */
+  outletLabels: [];
 }
 
 /** A plug clock further than this off the host's is worth a warning (meross_lan warns above 5 s; NTP jitter is less). */
@@ -146,7 +155,13 @@ export class Plug extends EventEmitter<PlugEvents> {
   /** Bumped by every confirmed write, so a poll that started before a write does not undo it. */
   private writeGeneration = 0;
   private phased = false;
-  private writeTarget: boolean | undefined;
+  /** Per channel, the newest state asked for and not yet sent (last writer wins). */
+  private readonly writeTargets = new Map<number, boolean>();
+  /** The outlet channels: `[0]` for a single plug, a strip's 1..N (outlets.ts). */
+  private channelList: number[] = [0];
+  /** A strip's outlet states; a single plug's relay is `values.on`. */
+  private readonly outletStates = new Map<number, boolean>();
+  private labels = new Map<number, OutletLabel>();
   private writing: Promise<void> | undefined;
   private warnedClock = false;
   /** Local MQTT push (src/push), once attached; `available` says whether it is up right now. */
@@ -157,6 +172,11 @@ export class Plug extends EventEmitter<PlugEvents> {
     super();
     const { restored } = options;
     this.values = { ...DEFAULT_VALUES, ...pickValues(restored) };
+    const outlets = restoredOutlets(options.restoredOutlets);
+    if (outlets) {
+      this.channelList = outletChannels(outlets.keys());
+      if (this.isStrip) for (const c of this.channelList) this.outletStates.set(c, outlets.get(c) ?? false);
+    }
     this.now = options.now ?? Date.now;
     this.ledger = new EnergyLedger(this.now);
     // A sample held longer than a few missed polls would be a guess, not a measurement.
@@ -260,6 +280,39 @@ export class Plug extends EventEmitter<PlugEvents> {
     return { ...this.values };
   }
 
+  /** The outlet channels: `[0]` for a single plug; a strip's outlets 1..N, without its master (outlets.ts). */
+  get outlets(): readonly number[] {
+    return this.channelList;
+  }
+
+  /** A strip: outlets switched one by one, beside a master channel 0 that is not shown. */
+  get isStrip(): boolean {
+    return this.channelList[0] !== 0;
+  }
+
+  /** Whether an outlet is on (read path: never touches the network); channel 0 is the plug's relay (or master). */
+  outletOn(channel: number): boolean {
+    return channel === 0 || !this.isStrip ? this.values.on : (this.outletStates.get(channel) ?? false);
+  }
+
+  /** What the Meross app calls a strip's outlet, when the cloud said. */
+  outletLabel(channel: number): OutletLabel | undefined {
+    return this.labels.get(channel);
+  }
+
+  /** The Meross app's names for a strip's outlets (cloud sign-in); adapters name their outlets after them. */
+  labelOutlets(labels: ReadonlyMap<number, OutletLabel>): void {
+    const same = labels.size === this.labels.size && [...labels].every(([c, l]) => this.labels.get(c)?.name === l.name && this.labels.get(c)?.usb === l.usb);
+    if (same) return;
+    this.labels = new Map(labels);
+    this.emit('outletLabels');
+  }
+
+  /** A strip's outlets and states for the accessory cache (`restoredOutlets` next time); undefined for a single plug. */
+  get persistedOutlets(): Record<string, boolean> | undefined {
+    return this.isStrip ? Object.fromEntries(this.channelList.map((c) => [String(c), this.outletOn(c)])) : undefined;
+  }
+
   /**
    * The energy counter behind the Eve history: the ledger's lifetime Wh plus what the measured power added since
    * the meter was last read, never decreasing within a run. `metered` says the plug's own meter backs it, so a
@@ -334,7 +387,7 @@ export class Plug extends EventEmitter<PlugEvents> {
     const generation = this.writeGeneration;
     try {
       if (this.reachability !== 'online' || this.now() - this.lastInfoRead >= (this.options.infoIntervalMs ?? 300_000)) {
-        await this.readInfo();
+        await this.readInfo(generation);
       }
       const energyDue = this.now() - this.lastEnergyRead >= this.options.energyPollIntervalMs;
       // The ledger is needed for a meter read, and at every poll of a plug whose total is estimated from power.
@@ -342,7 +395,8 @@ export class Plug extends EventEmitter<PlugEvents> {
       const result = await this.readState();
       if (this.stopped) return;
       // A write confirmed while this poll was on its way wins over what the poll saw before it.
-      const changes: Partial<PlugValues> = generation === this.writeGeneration && result.on !== undefined ? { on: result.on } : {};
+      const changes: Partial<PlugValues> = {};
+      if (generation === this.writeGeneration && result.relays) changes.on = this.takeRelays(result.relays);
       if (result.electricity) {
         const { watts, volts, amps } = result.electricity;
         Object.assign(changes, { watts, volts, amps });
@@ -359,11 +413,15 @@ export class Plug extends EventEmitter<PlugEvents> {
     }
   }
 
-  private async readInfo(): Promise<void> {
+  private async readInfo(generation: number): Promise<void> {
     if (!this.client.abilities) await this.client.ability();
     const info = await this.client.systemAll();
     this.lastInfoRead = this.now();
     this.info = info;
+    this.learnOutlets(info);
+    if (generation === this.writeGeneration) this.apply({ on: this.takeRelays(info.relays) });
+    // The abilities are known now: Outlet In Use follows them (see apply()).
+    else this.apply({});
     if (info.deviceTime !== undefined) this.calendar.observeClock(info.deviceTime, this.now());
     this.calendar.setZone(info.timezone, info.timeRules, this.now());
     // Identity first: the registry and the adapters act on it (a config entry known only by address takes over its
@@ -387,7 +445,8 @@ export class Plug extends EventEmitter<PlugEvents> {
         this.options.log.debug(`${this.name}: could not read the Wi-Fi signal: ${describe(error)}`);
       }
     }
-    this.options.log.info(`${this.name}: ${info.model.toUpperCase()} hardware ${info.hardwareVersion}, firmware ${info.firmwareVersion}${signal}.`);
+    const outlets = this.isStrip ? `, ${this.channelList.length} outlets` : '';
+    this.options.log.info(`${this.name}: ${info.model.toUpperCase()} hardware ${info.hardwareVersion}, firmware ${info.firmwareVersion}${outlets}${signal}.`);
   }
 
   /** The user's `led` for this plug, sent only when the plug's differs (checked at most once a day, like the zone). */
@@ -640,10 +699,10 @@ export class Plug extends EventEmitter<PlugEvents> {
    * Relay and meter, batched where the plug can. While the plug pushes its relay changes over MQTT, a poll reads
    * only the meter (never pushed, protocol.md §4.4) and the relay only every 5 minutes, as a health check.
    */
-  private async readState(): Promise<{ on?: boolean; electricity?: Electricity }> {
+  private async readState(): Promise<{ relays?: ReadonlyMap<number, boolean>; electricity?: Electricity }> {
     const pushed = this.push?.available === true && this.client.abilities?.electricity === true;
     if (pushed && this.now() - this.lastRelayRead < PUSH_HEALTH_CHECK_MS) return { electricity: await this.client.electricity() };
-    const result = await this.client.poll();
+    const result = await this.client.poll({ allChannels: this.isStrip });
     this.lastRelayRead = this.now();
     return result;
   }
@@ -665,9 +724,9 @@ export class Plug extends EventEmitter<PlugEvents> {
 
   /** A relay change the plug pushed (its button, a timer, another app): shown at once, like a confirmed write. */
   applyPush(namespace: string, payload: Json): void {
-    let on: boolean;
+    let relays: ReadonlyMap<number, boolean>;
     try {
-      on = decodeToggle(payload, namespace);
+      relays = decodeRelays(payload, namespace);
     } catch (error) {
       this.options.log.debug(`${this.name}: ignored a ${namespace} push: ${describe(error)}`);
       return;
@@ -675,8 +734,42 @@ export class Plug extends EventEmitter<PlugEvents> {
     // A poll already on its way saw the relay before this change; it must not undo it.
     this.writeGeneration++;
     this.markOnline();
+    const on = this.takeRelays(relays);
     this.apply(on ? { on: true } : { on: false, watts: 0, amps: 0 });
     this.meterPower();
+  }
+
+  /**
+   * Takes the relay states a reply or push named: a strip's outlets one by one; returns channel 0 (the relay, or
+   * the master). A strip's master reads on while any outlet is on; a reply that leaves it out is read that way.
+   */
+  private takeRelays(relays: ReadonlyMap<number, boolean>): boolean {
+    if (!this.isStrip) return relays.get(0) ?? relays.values().next().value ?? this.values.on;
+    for (const c of this.channelList) {
+      const on = relays.get(c);
+      if (on !== undefined) this.setOutlet(c, on);
+    }
+    return relays.get(0) ?? this.anyOutletOn();
+  }
+
+  private anyOutletOn(): boolean {
+    return this.channelList.some((c) => this.outletStates.get(c) === true);
+  }
+
+  private setOutlet(channel: number, on: boolean): void {
+    if (this.outletStates.get(channel) === on) return;
+    this.outletStates.set(channel, on);
+    this.emit('outlet', channel, on);
+  }
+
+  /** The outlets System.All lists; a change (first answer of a strip, or a cache that was wrong) is announced. */
+  private learnOutlets(info: SystemInfo): void {
+    const next = outletChannels(info.relays.keys());
+    if (next.length === this.channelList.length && next.every((c, i) => c === this.channelList[i])) return;
+    this.channelList = next;
+    for (const c of [...this.outletStates.keys()]) if (!next.includes(c)) this.outletStates.delete(c);
+    if (this.isStrip) for (const c of next) if (!this.outletStates.has(c)) this.outletStates.set(c, false);
+    this.emit('outlets', next);
   }
 
   private checkClock(): void {
@@ -705,12 +798,13 @@ export class Plug extends EventEmitter<PlugEvents> {
   }
 
   /**
-   * Sends a relay change now, ahead of queued polls. Writes are serialised; while one is on the wire, later
-   * requests collapse to the newest (last writer wins) and all callers get its outcome. The value changes only
+   * Sends a relay change now, ahead of queued polls: channel 0 (the plug's relay, or a strip's master: every outlet)
+   * or one outlet of a strip. Writes are serialised; while one is on the wire, later requests for the same channel
+   * collapse to the newest (last writer wins) and all callers get the outcome of the batch. A value changes only
    * once the plug confirmed it.
    */
-  setOn(on: boolean): Promise<void> {
-    this.writeTarget = on;
+  setOn(on: boolean, channel = 0): Promise<void> {
+    this.writeTargets.set(channel, on);
     this.writing ??= this.drainWrites().finally(() => {
       this.writing = undefined;
     });
@@ -718,15 +812,16 @@ export class Plug extends EventEmitter<PlugEvents> {
   }
 
   private async drainWrites(): Promise<void> {
-    while (this.writeTarget !== undefined) {
-      const target = this.writeTarget;
-      this.writeTarget = undefined;
+    for (let next = this.writeTargets.entries().next(); !next.done; next = this.writeTargets.entries().next()) {
+      const [channel, target] = next.value;
+      this.writeTargets.delete(channel);
+      const what = channel === 0 || !this.isStrip ? '' : ` ${this.outletName(channel)}`;
       try {
-        await this.client.setOn(target);
+        await this.client.setOn(target, { channel });
       } catch (error) {
-        this.writeTarget = undefined;
+        this.writeTargets.clear();
         if (error instanceof MerossError && !error.retryable) this.markOffline(error);
-        this.options.log.warn(`${this.name}: could not switch ${target ? 'on' : 'off'}: ${describe(error)}`);
+        this.options.log.warn(`${this.name}: could not switch${what} ${target ? 'on' : 'off'}: ${describe(error)}`);
         // The plug may have switched and only its answer got lost: read the relay now rather than show the old
         // state until the next scheduled poll (up to pollInterval later).
         if (this.running) this.schedule(0);
@@ -734,16 +829,31 @@ export class Plug extends EventEmitter<PlugEvents> {
       }
       this.writeGeneration++;
       this.markOnline();
-      this.apply(target ? { on: true } : { on: false, watts: 0, amps: 0 });
+      let on = target;
+      if (this.isStrip) {
+        // The master switches every outlet; an outlet leaves the master on while any other is on.
+        if (channel === 0) for (const c of this.channelList) this.setOutlet(c, target);
+        else this.setOutlet(channel, target);
+        on = this.anyOutletOn();
+      }
+      this.apply(on ? { on: true } : { on: false, watts: 0, amps: 0 });
       this.meterPower();
     }
+  }
+
+  /** An outlet as log lines name it: the Meross app's name, else "outlet N". */
+  private outletName(channel: number): string {
+    const label = this.labels.get(channel);
+    return label ? `"${label.name}"` : `outlet ${channel}`;
   }
 
   private apply(changes: Partial<PlugValues>): void {
     const next = { ...this.values, ...changes };
     // A relay that is off draws nothing, whatever a reading taken around the switch said.
     if (!next.on) Object.assign(next, { watts: 0, amps: 0 });
-    next.inUse = next.on && next.watts > this.options.outletInUseWatts;
+    // A plug that cannot measure power is in use whenever it is on (what HomeKit users expect of a plain outlet).
+    const measures = this.client.abilities?.electricity ?? true;
+    next.inUse = next.on && (!measures || next.watts > this.options.outletInUseWatts);
     const diff: Partial<PlugValues> = {};
     for (const k of Object.keys(next) as Array<keyof PlugValues>) {
       if (next[k] !== this.values[k]) (diff as Record<string, unknown>)[k] = next[k];

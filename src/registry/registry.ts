@@ -7,6 +7,7 @@ import { LanDiscovery, Locator, probeLabel, UNPLACED_HOST, UnplacedClient, type 
 import { NativeEditionGate } from '../discovery/editions';
 import { MerossClient } from '../meross/client';
 import type { SystemInfo } from '../meross/decode';
+import type { OutletLabel } from '../plug/outlets';
 import { Plug, type PlugLogger } from '../plug/plug';
 import { PushHub } from '../push/hub';
 import { PLATFORM_NAME } from '../settings';
@@ -229,11 +230,13 @@ export class PlugRegistry extends EventEmitter<RegistryEvents> {
       timezone: device.timezone,
       led: device.led,
       restored: memory?.values,
+      restoredOutlets: memory?.outlets,
       // Without a uuid the plug is not claimed yet: it must not touch a ledger another block may own (adopt).
       storageDir: uuid ? this.options.storageDir : undefined,
       log: this.log,
     });
     if (!device.key) this.log.warn(`${name}: no key set (neither for the plug nor the platform); most plugs need one.`);
+    this.labelOutlets(plug);
     this.plugs.push(plug);
     this.follower.follow(plug);
     this.push?.add(plug);
@@ -257,6 +260,7 @@ export class PlugRegistry extends EventEmitter<RegistryEvents> {
     }
     // Claimed: its ledger is this block's now. Set before the plug's poll goes on to load it (synchronously after 'info').
     plug.setStorage(this.options.storageDir);
+    this.labelOutlets(plug);
     if (!this.publisher.remembered(info.uuid)) {
       this.publisher.register(plug, device, `${info.model.toUpperCase()} ${info.mac.replace(/:/g, '').slice(-4).toUpperCase()}`);
     } else {
@@ -339,6 +343,8 @@ export class PlugRegistry extends EventEmitter<RegistryEvents> {
       if (!isPlugType(d.type)) continue;
       if (this.publisher.isPublished(d.uuid)) {
         if (!this.userNamed.has(d.uuid)) this.rename(d.uuid, d.name, 'its name in the Meross app');
+        const running = this.plugs.find((p) => p.uuid === d.uuid);
+        if (running) this.labelOutlets(running);
         continue;
       }
       if (this.plugs.some((p) => p.uuid === d.uuid)) continue;
@@ -358,6 +364,17 @@ export class PlugRegistry extends EventEmitter<RegistryEvents> {
     if (remembered) this.publisher.attach(uuid, plug, entry);
     else this.publisher.register(plug, entry, fallbackName);
     plug.start();
+  }
+
+  /** A strip's outlet names from the Meross app, where the cloud gave them (the cache may hold anything: checked). */
+  private labelOutlets(plug: Plug): void {
+    const uuid = plug.uuid;
+    const channels = uuid ? this.cloudState?.devices.find((d) => d.uuid === uuid)?.channels : undefined;
+    const labels = new Map<number, OutletLabel>();
+    for (const c of Array.isArray(channels) ? channels : []) {
+      if (Number.isInteger(c?.channel) && typeof c.name === 'string' && typeof c.usb === 'boolean') labels.set(c.channel, { name: c.name, usb: c.usb });
+    }
+    plug.labelOutlets(labels);
   }
 
   private rename(uuid: string, name: string, why: string): void {

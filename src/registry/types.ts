@@ -20,6 +20,8 @@ export interface Remembered extends Placement {
   /** The configured host it was run at. */
   host?: string;
   values?: Partial<PlugValues>;
+  /** A strip's outlets and their last states (Plug `persistedOutlets`). */
+  outlets?: Record<string, boolean>;
 }
 
 /**

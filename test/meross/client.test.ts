@@ -164,7 +164,7 @@ describe.each(configs)('MerossClient against a simulated plug, $name', ({ sim })
     await client.ability();
     const mark = plug.requests.length;
     const result = await client.poll();
-    expect(result).toEqual({ on: true, electricity: plug.readings });
+    expect(result).toEqual({ on: true, relays: new Map([[0, true]]), electricity: plug.readings });
     const sent = plug.requests.slice(mark);
     if (fw === 1) {
       expect(sent.map((r) => `${r.method} ${r.namespace}`)).toEqual([`GET ${toggleNs}`, 'GET Appliance.Control.Electricity']);
@@ -202,7 +202,7 @@ describe('MerossClient Multiple batching', () => {
     await client.ability();
     for (let round = 1; round <= 3; round++) {
       const mark = plug.requests.length;
-      expect(await client.poll()).toEqual({ on: true, electricity: plug.readings });
+      expect(await client.poll()).toEqual({ on: true, relays: new Map([[0, true]]), electricity: plug.readings });
       expect(plug.requests.slice(mark).map((r) => `${r.method} ${r.namespace}`)).toEqual([
         'SET Appliance.Control.Multiple',
         'GET Appliance.Control.ToggleX',
@@ -212,7 +212,7 @@ describe('MerossClient Multiple batching', () => {
     }
     const mark = plug.requests.length;
     plug.setOn(false);
-    expect(await client.poll()).toEqual({ on: false, electricity: plug.readings });
+    expect(await client.poll()).toEqual({ on: false, relays: new Map([[0, false]]), electricity: plug.readings });
     await client.batch([
       { namespace: 'Appliance.Control.Electricity', method: 'GET', payload: { electricity: {} } },
       { namespace: 'Appliance.System.DNDMode', method: 'GET', payload: { DNDMode: {} } },

@@ -5,6 +5,7 @@ import {
   decodeConsumption,
   decodeElectricity,
   decodeSystemAll,
+  decodeRelays,
   decodeToggle,
 } from '../../src/meross/decode';
 
@@ -127,6 +128,7 @@ describe('decodeSystemAll', () => {
       chipType: 'MT7688',
       lanIp: '192.0.2.21',
       on: true,
+      relays: new Map([[0, true]]),
       deviceTime: 1560144444,
       timezone: 'Australia/Sydney',
       // The fixture's rules, as the plug applies them: AEST from April 2019, AEDT from October.
@@ -148,6 +150,7 @@ describe('decodeSystemAll', () => {
       chipType: 'MT7682',
       lanIp: '198.51.100.20',
       on: false,
+      relays: new Map([[0, false]]),
       deviceTime: 1681841111,
       timezone: 'Europe/London',
       // The trace's 20 London rules, unchanged: numbers already, sorted already.
@@ -190,6 +193,15 @@ describe('decodeSystemAll', () => {
       { channel: 0, onoff: 1, lmTime: 2 },
     ];
     expect(decodeSystemAll(all).on).toBe(true);
+    expect(decodeSystemAll(all).relays).toEqual(new Map([[1, false], [0, true]]));
+  });
+
+  it('reads every channel of a strip digest; without channel 0 the master reads on while any outlet is on', () => {
+    const all = structuredClone(ALL_FW2);
+    all.all.digest.togglex = [1, 2, 3].map((channel) => ({ channel, onoff: channel === 2 ? 1 : 0, lmTime: 1 }));
+    const info = decodeSystemAll(all);
+    expect([...info.relays]).toEqual([[1, false], [2, true], [3, false]]);
+    expect(info.on).toBe(true);
   });
 });
 
@@ -209,6 +221,16 @@ describe('decodeToggle', () => {
     // No channel 0 at all: the first entry.
     const odd = { channel: 4294967295, togglex: [{ channel: 4294967295, onoff: 1 }] };
     expect(decodeToggle(odd, 'Appliance.Control.ToggleX')).toBe(true);
+  });
+
+  it('decodeRelays names every channel of a push or reply; Toggle has only channel 0', () => {
+    const push = { togglex: [{ channel: 2, onoff: 1, lmTime: 1 }, { channel: 0, onoff: 1, lmTime: 1 }] };
+    expect(decodeRelays(push, 'Appliance.Control.ToggleX')).toEqual(new Map([[2, true], [0, true]]));
+    expect(decodeRelays({ togglex: { onoff: 0 } }, 'Appliance.Control.ToggleX')).toEqual(new Map([[0, false]]));
+    expect(decodeRelays({ toggle: { onoff: 1 } }, 'Appliance.Control.Toggle')).toEqual(new Map([[0, true]]));
+    for (const bad of [{ togglex: [] }, { togglex: [{ channel: -1, onoff: 1 }] }, { togglex: [{ channel: 1.5, onoff: 1 }] }, { togglex: [null] }]) {
+      expect(() => decodeRelays(bad, 'Appliance.Control.ToggleX')).toThrow(DecodeError);
+    }
   });
 
   it('reads the fw 1.x Toggle form', () => {

@@ -65,7 +65,7 @@ describe('MerossClient with an encrypted plug', () => {
     expect(plug.isOn).toBe(true);
     expect(await client.getOn()).toBe(true);
     const poll = await client.poll();
-    expect(poll).toEqual({ on: true, electricity: undefined });
+    expect(poll).toEqual({ on: true, relays: new Map([[0, true]]), electricity: undefined });
     // The first Ability went in clear, everything after it encrypted.
     expect(plug.requests.map((r) => [r.namespace, r.encrypted])).toEqual([
       ['Appliance.System.Ability', false],
