@@ -19,6 +19,7 @@ import {
   decodeAbility,
   decodeConsumption,
   decodeLedOn,
+  decodeOverTemp,
   decodeWifiSignal,
   decodeElectricity,
   decodeSystemAll,
@@ -29,9 +30,10 @@ import {
   type DailyEnergy,
   type Electricity,
   type Json,
+  type OverTemp,
   type SystemInfo,
 } from './decode';
-import { CONSUMPTIONX, DNDMODE, ELECTRICITY, MULTIPLE, RUNTIME, SYSTEM_ABILITY, SYSTEM_ALL, SYSTEM_TIME, TOGGLE, TOGGLEX } from './namespaces';
+import { CONSUMPTIONX, DNDMODE, ELECTRICITY, MULTIPLE, OVERTEMP, RUNTIME, SYSTEM_ABILITY, SYSTEM_ALL, SYSTEM_TIME, TOGGLE, TOGGLEX } from './namespaces';
 
 export interface ClientOptions {
   /** `host[:port]`. */
@@ -357,6 +359,15 @@ export class MerossClient {
   /** Turns the status LED on or off (DNDMode `mode` 0 or 1). */
   async setLed(on: boolean): Promise<void> {
     await this.request(DNDMODE, 'SET', { DNDMode: { mode: on ? 0 : 1 } });
+  }
+
+  /**
+   * The over-temperature state (`Appliance.Control.OverTemp`), asked for channel 0 as Doekse/node-meross-sdk does: the
+   * mss305 and mss110 traces show the firmware dropping the connection for `{"overTemp":[]}` and `{}`.
+   */
+  async overTemp(): Promise<OverTemp> {
+    const payload = await this.request(OVERTEMP, 'GET', { overTemp: [{ channel: 0 }] });
+    return this.decode(() => decodeOverTemp(payload));
   }
 
   /** The Wi-Fi signal in % (`Appliance.System.Runtime`). */

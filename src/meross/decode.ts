@@ -213,6 +213,27 @@ export function decodeConsumption(payload: unknown): DailyEnergy[] {
   return [...byDate.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
 }
 
+/** What `Appliance.Control.OverTemp` reports: `value` 1 too hot, 2 normal; `type` 2 the firmware cut the relay. */
+export interface OverTemp {
+  hot: boolean;
+  /** The plug switched itself off to protect itself (type 2), rather than warning early (type 1). */
+  cutOff: boolean;
+}
+
+/**
+ * `Appliance.Control.OverTemp`, as a GET reply (a list per channel) or as the plug sends it on a change (an object):
+ * `{"overTemp":[{"channel":0,"value":1,"type":2,"timestamp":…}]}`. No trace shows it; the shape is Doekse/node-meross-sdk's
+ * (`decodeControlOverTemp`) and merossiot's `OverTempValueCodec`/`OverTempTypeCodec` (see simulator/overtemp.ts).
+ */
+export function decodeOverTemp(payload: unknown): OverTemp {
+  const raw = obj(payload, 'payload').overTemp;
+  const list = Array.isArray(raw) ? raw : [raw];
+  const item = obj(list.find((i) => isObject(i) && (i.channel ?? 0) === 0) ?? list[0], 'overTemp');
+  const value = num(item.value, 'overTemp.value');
+  if (value !== 1 && value !== 2) throw new DecodeError(`overTemp.value is ${value}`);
+  return { hot: value === 1, cutOff: value === 1 && item.type !== undefined && num(item.type, 'overTemp.type') === 2 };
+}
+
 function round(v: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;

@@ -21,3 +21,4 @@ export const CONFIG_KEY = 'Appliance.Config.Key';
 export const CONFIG_WIFI = 'Appliance.Config.Wifi';
 export const CONFIG_WIFI_LIST = 'Appliance.Config.WifiList';
 export const ENCRYPT_ECDHE = 'Appliance.Encrypt.ECDHE';
+export const OVERTEMP = 'Appliance.Control.OverTemp';

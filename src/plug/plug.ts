@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { MerossClient, type AlternateTransport, type ClientOptions } from '../meross/client';
-import { decodeRelays, type Abilities, type DailyEnergy, type Electricity, type Json, type SystemInfo } from '../meross/decode';
+import { decodeOverTemp, decodeRelays, type Abilities, type DailyEnergy, type Electricity, type Json, type OverTemp, type SystemInfo } from '../meross/decode';
 import { MerossError, WrongDeviceError, WrongKeyError } from '../meross/errors';
-import { DNDMODE, RUNTIME } from '../meross/namespaces';
+import { DNDMODE, OVERTEMP, RUNTIME } from '../meross/namespaces';
 import { buildTimeRules, ruleOffsetAt } from '../meross/time';
 import type { JsonDocument } from '../storage/json-document';
 import { describe } from '../util/describe';
@@ -162,6 +162,10 @@ export class Plug extends EventEmitter<PlugEvents> {
   /** A strip's outlet states; a single plug's relay is `values.on`. */
   private readonly outletStates = new Map<number, boolean>();
   private labels = new Map<number, OutletLabel>();
+  /** The last over-temperature state the plug reported (undefined: none yet); one log line per change. */
+  private overTemp: OverTemp | undefined;
+  /** Cleared once the plug failed to answer an OverTemp GET: some firmwares drop it; pushes still count. */
+  private overTempReadable = true;
   private writing: Promise<void> | undefined;
   private warnedClock = false;
   /** Local MQTT push (src/push), once attached; `available` says whether it is up right now. */
@@ -430,6 +434,35 @@ export class Plug extends EventEmitter<PlugEvents> {
     await this.applyTimeZone(info);
     await this.applyLed();
     await this.introduce(info);
+    await this.readOverTemp();
+  }
+
+  /** Where the plug lists OverTemp and is not pushing (then it reports changes itself), read it with the System info. */
+  private async readOverTemp(): Promise<void> {
+    if (!this.overTempReadable || this.stopped || this.push?.available === true || !this.client.abilities?.namespaces.has(OVERTEMP)) return;
+    try {
+      this.noteOverTemp(await this.client.overTemp());
+    } catch (error) {
+      if (error instanceof WrongKeyError || error instanceof WrongDeviceError) throw error;
+      this.overTempReadable = false;
+      this.options.log.debug(`${this.name}: the plug does not answer over-temperature queries (${describe(error)}); only what it reports by itself over local push is logged.`);
+    }
+  }
+
+  /** One line per change of the plug's over-temperature state; the first report of "normal" says nothing. */
+  private noteOverTemp(state: OverTemp): void {
+    const before = this.overTemp;
+    this.overTemp = state;
+    if (before ? before.hot === state.hot && before.cutOff === state.cutOff : !state.hot) return;
+    if (!state.hot) this.options.log.info(`${this.name}: the plug's temperature is back to normal.`);
+    else if (state.cutOff) {
+      this.options.log.warn(
+        `${this.name}: the plug is too hot and switched itself off (its over-temperature protection). Check what is plugged in ` +
+          '(too high a load, a loose plug) and let it cool down before switching it on again.',
+      );
+    } else {
+      this.options.log.warn(`${this.name}: the plug reports it is getting too hot (over-temperature warning). Check what is plugged in; it may switch itself off.`);
+    }
   }
 
   /** Once per run: what the plug is and runs, and how well it hears the Wi-Fi (firmware updates have broken local control before). */
@@ -724,6 +757,14 @@ export class Plug extends EventEmitter<PlugEvents> {
 
   /** A relay change the plug pushed (its button, a timer, another app): shown at once, like a confirmed write. */
   applyPush(namespace: string, payload: Json): void {
+    if (namespace === OVERTEMP) {
+      try {
+        this.noteOverTemp(decodeOverTemp(payload));
+      } catch (error) {
+        this.options.log.debug(`${this.name}: ignored a ${namespace} push: ${describe(error)}`);
+      }
+      return;
+    }
     let relays: ReadonlyMap<number, boolean>;
     try {
       relays = decodeRelays(payload, namespace);

@@ -7,7 +7,7 @@ import type { Bus, BusLogger, LoginResult } from './bus';
 import { loadOrCreateCert } from './cert';
 import { ExternalBroker } from './external';
 import { applianceTopic, appTopic, devicePassword, macFromUuid, normaliseMac, publishTopic, samePassword, subscribeTopic, uuidFromClientId } from '../meross/mqtt';
-import { BIND, CLOCK, CONSUMPTION_CONFIG, TOGGLE, TOGGLEX } from '../meross/namespaces';
+import { BIND, CLOCK, CONSUMPTION_CONFIG, OVERTEMP, TOGGLE, TOGGLEX } from '../meross/namespaces';
 import type { PushConfig, PushTarget } from './target';
 import { resolveUserId, type UserIdSource } from './user-id';
 
@@ -389,6 +389,9 @@ export class PushHub {
       // Echoed back, or some models drop the connection (meross_lan #346).
       reply({ header: { ...header, from: this.replyTopic }, payload });
     } else if ((namespace === TOGGLEX || namespace === TOGGLE) && method === 'PUSH') {
+      link.plug.applyPush(namespace, payload);
+    } else if (namespace === OVERTEMP && (method === 'PUSH' || method === 'SET')) {
+      // Peers disagree on the method the firmware reports it with (simulator/overtemp.ts); either way it is news.
       link.plug.applyPush(namespace, payload);
     } else {
       this.options.log.debug(`${link.plug.name}: ${method} ${namespace} over MQTT (no action)`);

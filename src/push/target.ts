@@ -19,7 +19,7 @@ export interface PushTarget {
   attachPush(link: AlternateTransport): void;
   /** The link came up or went down. */
   pushChanged(): void;
-  /** A PUSH notification the plug sent (a relay change). */
+  /** A notification the plug sent on its own (a relay change, an over-temperature report). */
   applyPush(namespace: string, payload: Json): void;
 }
 

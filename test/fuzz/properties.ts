@@ -13,6 +13,8 @@ import {
   decodeConsumption,
   decodeElectricity,
   decodeSystemAll,
+  decodeOverTemp,
+  decodeRelays,
   decodeToggle,
   isObject,
   type Json,
@@ -79,6 +81,8 @@ const DECODERS = {
   toggle: (p: unknown) => decodeToggle(p, 'Appliance.Control.Toggle'),
   electricity: (p: unknown) => decodeElectricity(p),
   consumption: (p: unknown) => decodeConsumption(p),
+  relays: (p: unknown) => decodeRelays(p, 'Appliance.Control.ToggleX'),
+  overTemp: (p: unknown) => decodeOverTemp(p),
 } as const;
 
 type DecoderName = keyof typeof DECODERS;
@@ -90,6 +94,7 @@ const DECODER_FOR: Record<string, DecoderName> = {
   'Appliance.Control.Toggle': 'toggle',
   'Appliance.Control.Electricity': 'electricity',
   'Appliance.Control.ConsumptionX': 'consumption',
+  'Appliance.Control.OverTemp': 'overTemp',
 };
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -114,6 +119,7 @@ function checkDecoded(name: DecoderName, out: Decoded): void {
       const s = out as ReturnType<typeof decodeSystemAll>;
       for (const v of [s.uuid, s.mac, s.model, s.hardwareVersion, s.firmwareVersion]) if (typeof v !== 'string') fail('a non-string field');
       if (typeof s.on !== 'boolean') fail('a non-boolean relay');
+      if (s.relays.size === 0 || [...s.relays].some(([c, on]) => !Number.isInteger(c) || c < 0 || typeof on !== 'boolean')) fail('bad relays');
       if (s.deviceTime !== undefined && !isFiniteNumber(s.deviceTime)) fail('a non-finite device time');
       return;
     }
@@ -121,6 +127,16 @@ function checkDecoded(name: DecoderName, out: Decoded): void {
     case 'toggle':
       if (typeof out !== 'boolean') fail('a non-boolean');
       return;
+    case 'relays': {
+      const r = out as ReturnType<typeof decodeRelays>;
+      if (r.size === 0 || [...r].some(([c, on]) => !Number.isInteger(c) || c < 0 || typeof on !== 'boolean')) fail('bad relays');
+      return;
+    }
+    case 'overTemp': {
+      const t = out as ReturnType<typeof decodeOverTemp>;
+      if (typeof t.hot !== 'boolean' || typeof t.cutOff !== 'boolean' || (t.cutOff && !t.hot)) fail('a bad over-temperature state');
+      return;
+    }
     case 'electricity': {
       const e = out as ReturnType<typeof decodeElectricity>;
       for (const v of [e.watts, e.volts, e.amps]) if (!isFiniteNumber(v) || v < 0) fail('a reading that is not a finite number ≥ 0');
