@@ -27,8 +27,7 @@ export type CliCommand =
       kind: 'simulate';
       count: number;
       firmware: 1 | 2;
-      /** `mss110`: the encrypted fw 7.3.37 plug (no metering); undefined for the MSS310 of `firmware`. */
-      /** Another model than the MSS310 (its own firmware; --firmware is ignored). */
+      /** Another model than the MSS310 (its own firmware; --firmware is ignored); undefined for the MSS310 of `firmware`. */
       model?: Exclude<Model, 'mss310'>;
       lfOnly: boolean;
       host: string;
@@ -121,7 +120,10 @@ Simulator options (simulate):
                               messages, no power metering
                       mss210  hardware 1.0.0, firmware 1.1.12: Toggle, no meter
                       mss305  hardware 8.0.0, firmware 8.3.15: energy, ToggleX
-                              list replies, Multiple of 3
+                              list replies, Multiple of 3, over-temperature
+                      mss425e power strip, hardware 2.0.0, firmware 2.1.5:
+                              master channel 0, outlets 1-3, USB on 4
+                      mss425f power strip: master 0, outlets 1-4, USB on 5
   --lf-only           end HTTP header lines with a bare LF, like some firmwares
   --host HOST         loopback address to listen on (default 127.0.0.1)
   --port P            first port: plugs get P, P+1, ... (default 0: any free port)
@@ -131,7 +133,8 @@ Simulator options (simulate):
                       energy counter does at the plug's midnight (some firmware
                       does not reset it)
   --clock-skew S      the plugs' clocks run S seconds ahead (negative: behind)
-  Prints one JSON line per plug: {"host","port","uuid","key","firmware"}.
+  Prints one JSON line per plug: {"host","port","uuid","key","firmware"}, plus
+  "model" and, for a strip, "channels".
   The keys are the simulator's own, made up at start.
 
   -h, --help          show this help
@@ -179,7 +182,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       if (values.firmware !== '1' && values.firmware !== '2') throw new UsageError('--firmware must be 1 or 2');
       firmware = values.firmware === '1' ? 1 : 2;
     }
-    const models = ['mss110', 'mss210', 'mss305'] as const;
+    const models = ['mss110', 'mss210', 'mss305', 'mss425e', 'mss425f'] as const satisfies ReadonlyArray<Exclude<Model, 'mss310'>>;
     const model = models.find((m) => m === values.model);
     if (values.model !== undefined && !model) throw new UsageError(`--model must be one of ${models.join(', ')} (leave it out for an MSS310)`);
     const timezone = values.timezone;

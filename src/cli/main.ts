@@ -160,11 +160,13 @@ async function simulate(command: Extract<CliCommand, { kind: 'simulate' }>, io: 
       }
     }
     for (const plug of plugs) {
-      const { host, port, uuid, key, firmware } = plug;
-      io.stdout(`${JSON.stringify({ host, port, uuid, key, firmware, ...(command.model ? { model: command.model } : {}) })}\n`);
+      const { host, port, uuid, key, firmware, channels } = plug;
+      const strip = channels.length > 1;
+      io.stdout(`${JSON.stringify({ host, port, uuid, key, firmware, ...(command.model ? { model: command.model } : {}), ...(strip ? { channels } : {}) })}\n`);
       if (io.interactive) {
         plug.on('toggle', (event) => {
-          io.stderr(`${PREFIX}${plug.address}: relay ${onOff(event.on)} (${event.source})\n`);
+          const what = strip ? (event.channel === 0 ? 'master' : `channel ${event.channel}`) : 'relay';
+          io.stderr(`${PREFIX}${plug.address}: ${what} ${onOff(event.on)} (${event.source})\n`);
         });
       }
     }

@@ -1,10 +1,12 @@
 import { sign, type Header, type Method } from '../meross/envelope';
 import { buildTimeRules, parseTimeRules, ruleOffsetAt, type TimeRule } from '../meross/time';
+import { Relays, type DigestItem } from './channels';
 import { EnergyMeter } from './consumption';
 import { AP_BSSID, PROFILES, TIMEZONE, TIME_RULE_LONDON, WIFI_SIGNAL, WIFI_SSID_B64, type FirmwareProfile } from './fixtures';
 import { MODEL_PROFILES } from './profiles/family';
 import { debugPayload, firmwarePayload, hardwarePayload } from './system';
-import type { ConsumptionEntry, Firmware, MidnightMode, Model, Readings, RequestRecord, ToggleEvent, ToggleSource } from './types';
+import { overTempConfigSet, overTempGet, type OverTempConfig } from './overtemp';
+import type { ConsumptionEntry, Firmware, MidnightMode, Model, OverTempState, OverTempType, Readings, RequestRecord, ToggleEvent, ToggleSource } from './types';
 import { MULTIPLE } from '../meross/namespaces';
 
 /** What the plug does with one request: answer with a body, or close the connection without a word. */
@@ -37,7 +39,8 @@ export interface DeviceInit {
   readings: Readings;
   maxReplyBytes: number;
   now: () => number;
-  onToggle: (event: ToggleEvent) => void;
+  /** Every channel one change moved (a strip's master moves its outlets and the other way round), in channel order. */
+  onToggle: (events: ToggleEvent[]) => void;
   /** IANA zone the plug reports (default Europe/London with the 2.1.17 trace's rules); '' for none (mss310r trace). */
   timezone?: string;
   /** Explicit `timeRule` (overrides the one built for `timezone`), e.g. an arbitrary offset `[[0, 19800, 0]]`. */
@@ -53,12 +56,15 @@ export interface DeviceInit {
 
 type Payload = Record<string, unknown>;
 interface Handler {
-  get?: (payload: Payload) => Payload;
+  /** Returns undefined for a request the firmware does not answer (→ dropped connection). */
+  get?: (payload: Payload) => Payload | undefined;
   /** Returns undefined for a payload the firmware would not accept (→ dropped connection). */
   set?: (payload: Payload) => Payload | undefined;
 }
 
 const ACK: Partial<Record<string, Method>> = { GET: 'GETACK', SET: 'SETACK', PUSH: 'PUSH' };
+/** ToggleX GET channel meaning "every channel" (Doekse/node-meross-sdk: decimal 65535, not 0xffffffff). */
+const ALL_CHANNELS = 0xffff;
 /** The unsynced-clock fault pretends the plug booted this long ago (the fw 1.1.13 fixture says 40). */
 const UNSYNCED_UPTIME_S = 40;
 
@@ -86,10 +92,10 @@ function onoffOf(v: unknown): boolean | undefined {
 export class PlugDevice {
   readonly profile: FirmwareProfile;
   readonly meter: EnergyMeter;
-  relayOn: boolean;
-  /** Device seconds of the last relay change. */
-  lmTime: number;
+  readonly relays: Relays;
   dndMode = 0;
+  overTemp: OverTempState = { active: false, type: 'early-warning', timestamp: 0 };
+  overTempConfig: OverTempConfig;
   timezone: string;
   private rules: TimeRule[];
   private rawTimeRule: unknown[];
@@ -117,9 +123,9 @@ export class PlugDevice {
     this.rules = parseTimeRules(this.rawTimeRule);
     // The fw 1.1.18 trace books UTC days although its zone is Europe/Dublin (its entries end at 23:5x UTC).
     this.dayBooking = init.dayBooking ?? (init.firmware === 1 ? 'utc' : 'local');
-    this.relayOn = init.on;
     this.configured = { ...init.readings };
-    this.lmTime = Math.floor(this.deviceMs() / 1000) - 3 * 3600;
+    this.relays = new Relays(this.profile.outlets ?? 0, init.on, Math.floor(this.deviceMs() / 1000) - 3 * 3600);
+    this.overTempConfig = { ...(this.profile.overTempConfig ?? { enable: 1, type: 1 }) };
     // Six hours a day at the configured load gives day values in the range of the traces (300–600 Wh).
     const offsetAt = (utcS: number): number => (this.dayBooking === 'utc' ? 0 : ruleOffsetAt(this.rules, utcS));
     this.meter = new EnergyMeter(this.deviceMs(), Math.max(1, init.readings.watts * 6), offsetAt, init.midnight ?? 'reset');
@@ -129,6 +135,16 @@ export class PlugDevice {
 
   get uuid(): string {
     return this.impostor?.uuid ?? this.init.uuid;
+  }
+
+  /** Channel 0: the relay of a single plug, the master of a strip. */
+  get relayOn(): boolean {
+    return this.relays.isOn(0);
+  }
+
+  /** Device seconds of channel 0's last change. */
+  get lmTime(): number {
+    return this.relays.lmTime(0);
   }
 
   get mac(): string {
@@ -193,14 +209,26 @@ export class PlugDevice {
     this.configured = { ...this.configured, ...r };
   }
 
-  /** Returns whether the relay changed; only a change moves lmTime and emits 'toggle'. */
-  setRelay(on: boolean, source: ToggleSource): boolean {
-    if (on === this.relayOn) return false;
+  /**
+   * Switches one channel (a strip's master switches all outlets, see channels.ts). Returns whether anything changed;
+   * only a change moves lmTime and emits 'toggle', once per channel that changed.
+   */
+  setRelay(on: boolean, source: ToggleSource, channel = 0): boolean {
     this.accrue();
-    this.relayOn = on;
-    this.lmTime = this.seconds();
-    this.init.onToggle({ on, source });
+    const changed = this.relays.set(channel, on, this.seconds());
+    if (changed.length === 0) return false;
+    this.init.onToggle(changed.map((c) => ({ on: this.relays.isOn(c), source, channel: c })));
     return true;
+  }
+
+  /**
+   * An over-temperature report (overtemp.ts). Type `shutoff-relay` means the firmware cut the power: every channel
+   * goes off (source 'local'). Returns the new state.
+   */
+  setOverTemp(active: boolean, type: OverTempType): OverTempState {
+    this.overTemp = { active, type, timestamp: this.seconds() };
+    if (active && type === 'shutoff-relay') this.setRelay(false, 'local', 0);
+    return this.overTemp;
   }
 
   consumption(): ConsumptionEntry[] {
@@ -326,6 +354,11 @@ export class PlugDevice {
     return { timestamp: this.seconds(), timezone: this.timezone, timeRule: this.timeRule };
   }
 
+  /** One channel's ToggleX item, for pushes. */
+  toggleItem(channel: number): DigestItem {
+    return this.relays.item(channel);
+  }
+
   private all(): Payload {
     const system = {
       hardware: hardwarePayload(this.profile, this.uuid, this.mac),
@@ -337,7 +370,8 @@ export class PlugDevice {
     if (this.init.firmware === 1) {
       return { all: { system, control: { toggle: { onoff, lmTime: this.lmTime }, trigger: [], timer: [] } } };
     }
-    return { all: { system, digest: { togglex: [{ channel: 0, onoff, lmTime: this.lmTime }], triggerx: [], timerx: [] } } };
+    // Every channel, as the MSS425E digest shows them (MerossIot tests/fixtures/handle_update/mss425e.json).
+    return { all: { system, digest: { togglex: this.relays.digest(), triggerx: [], timerx: [] } } };
   }
 
   private electricity(): Payload {
@@ -361,6 +395,48 @@ export class PlugDevice {
     // The simulated plug pretends it booted an hour before the simulator started.
     const uptimeS = Math.floor((this.init.now() - this.startMs) / 1000) + 3600;
     return debugPayload(this.profile, this.init.firmware === 1, this.init.host, uptimeS, this.seconds());
+  }
+
+  /**
+   * ToggleX GET on a strip. The peers disagree on nothing but say little:
+   * - without a channel (`{"togglex":[]}` or `{}`, as the MSS310 is polled) the 2.x firmware answers one channel,
+   *   channel 0, in the object form of the MSS310 2.1.x traces: meross_lan (`meross_device.py`, issue #33) found
+   *   that "the multiplug mss425 doesnt publish the full switch list state through NS_CNTRL_TOGGLEX" and polls
+   *   System.All for strips instead;
+   * - `{"togglex":{"channel":N}}` answers that channel as an object; `{"togglex":{"channel":65535}}` answers the
+   *   list of every channel (Doekse/node-meross-sdk `src/protocol/codecs/togglex.ts`: "GET channel 0xffff means
+   *   every channel … Single-channel GETACK is an object; 0xffff GETACK is an array").
+   * The top-level stray `channel` echoes the channel answered, as the MSS310 traces show `channel: 0` for channel 0
+   * (the value beside the full list is a guess). Not seen in any strip capture: uncertain.
+   */
+  private stripToggleXGet(p: Payload): Payload | undefined {
+    const asked: unknown = Array.isArray(p.togglex) ? p.togglex[0] : p.togglex;
+    const channel = isObject(asked) && asked.channel !== undefined ? asked.channel : 0;
+    if (channel === ALL_CHANNELS) return { channel: ALL_CHANNELS, togglex: this.relays.digest() };
+    if (typeof channel !== 'number' || !this.relays.has(channel)) return undefined;
+    return { channel, togglex: this.relays.item(channel) };
+  }
+
+  /**
+   * ToggleX SET on a strip: `{"togglex":{"channel":N,"onoff":0|1}}` switches channel N (homebridge-meross
+   * `outlet-multi.js`, MerossIot `ToggleXMixin.async_turn_on(channel)`); without `channel` it is channel 0, the
+   * whole strip (the first MerossIot Mss425e `turn_on` sent `{"togglex":{"onoff":1}}`). A list applies each item in
+   * order (meross_lan's emulator `_handler_default` does so for list payloads). An unknown channel or a malformed
+   * item drops the connection, as this simulator treats every payload the firmware would not take; what the real
+   * strip does with channel 9 is not documented.
+   */
+  private stripToggleXSet(p: Payload): Payload | undefined {
+    const list: unknown[] = Array.isArray(p.togglex) ? p.togglex : [p.togglex];
+    const items: Array<{ channel: number; on: boolean }> = [];
+    for (const t of list) {
+      const on = onoffOf(t);
+      const channel = isObject(t) && t.channel !== undefined ? t.channel : 0;
+      if (on === undefined || typeof channel !== 'number' || !this.relays.has(channel)) return undefined;
+      items.push({ channel, on });
+    }
+    if (items.length === 0) return undefined;
+    for (const { channel, on } of items) this.setRelay(on, 'request', channel);
+    return {};
   }
 
   private buildHandlers(): Record<string, Handler> {
@@ -405,21 +481,33 @@ export class PlugDevice {
           return {};
         },
       },
-      'Appliance.Control.ToggleX': {
-        // Object form with a stray top-level channel, as the 2.1.4 and 2.1.17 plugs answer; fw 7.3.37 sends a list.
-        get: () =>
-          this.profile.toggleXList
-            ? { channel: 4294967295, togglex: [{ channel: 0, ...toggleState() }] }
-            : { channel: 0, togglex: { channel: 0, ...toggleState() } },
+      'Appliance.Control.ToggleX': this.relays.isStrip
+        ? { get: (p) => this.stripToggleXGet(p), set: (p) => this.stripToggleXSet(p) }
+        : {
+            // Object form with a stray top-level channel, as the 2.1.4 and 2.1.17 plugs answer; fw 7.3.37 sends a list.
+            get: () =>
+              this.profile.toggleXList
+                ? { channel: 4294967295, togglex: [{ channel: 0, ...toggleState() }] }
+                : { channel: 0, togglex: { channel: 0, ...toggleState() } },
+            set: (p) => {
+              const list: unknown[] = Array.isArray(p.togglex) ? p.togglex : [p.togglex];
+              const item = list.find((t) => isObject(t) && (t.channel === undefined || t.channel === 0));
+              const on = onoffOf(item);
+              if (on === undefined) return undefined;
+              this.setRelay(on, 'request');
+              return {};
+            },
+          },
+      'Appliance.Config.OverTemp': {
+        get: () => ({ overTemp: { ...this.overTempConfig } }),
         set: (p) => {
-          const list: unknown[] = Array.isArray(p.togglex) ? p.togglex : [p.togglex];
-          const item = list.find((t) => isObject(t) && (t.channel === undefined || t.channel === 0));
-          const on = onoffOf(item);
-          if (on === undefined) return undefined;
-          this.setRelay(on, 'request');
+          const config = overTempConfigSet(p, this.overTempConfig);
+          if (!config) return undefined;
+          this.overTempConfig = config;
           return {};
         },
       },
+      'Appliance.Control.OverTemp': { get: (p) => overTempGet(p, this.overTemp) },
       'Appliance.Control.Timer': { get: () => ({ timer: [] }) },
       'Appliance.Control.Trigger': { get: () => ({ trigger: [] }) },
       'Appliance.Control.TimerX': { get: () => ({ digest: {}, timerx: {} }) },

@@ -108,6 +108,10 @@ export interface FirmwareProfile {
   encrypted?: boolean;
   /** The `Appliance.Encrypt.Suite` reply. */
   suite?: Record<string, string>;
+  /** A power strip: outlet channels 1..`outlets` besides the master channel 0 (profiles/strip.ts, channels.ts). */
+  outlets?: number;
+  /** What `GET Appliance.Config.OverTemp` answers at start, where the model lists it (profiles/overtemp.ts). */
+  overTempConfig?: { enable: number; type: number };
 }
 
 export const PROFILES: Record<Firmware, FirmwareProfile> = {

@@ -7,9 +7,12 @@ export type {
   Firmware,
   Model,
   MqttSettings,
+  OverTempState,
+  OverTempType,
   Readings,
   RequestRecord,
   SimulatorOptions,
   ToggleEvent,
   ToggleSource,
 } from './types';
+export { stripChannelNames } from './profiles/strip';

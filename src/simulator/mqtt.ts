@@ -7,6 +7,8 @@ import type { Outcome, Parsed, PlugDevice } from './device';
 import { hardwarePayload, firmwarePayload } from './system';
 import type { MqttSettings, RequestRecord } from './types';
 
+const OVERTEMP = 'Appliance.Control.OverTemp';
+
 /**
  * The simulated plug's MQTT side (protocol.md §4): it logs in to its broker over TLS exactly as the firmware does
  * (user name = MAC, password = `<userId>_md5(MAC+key)`, certificate not checked), sends the session messages of
@@ -110,16 +112,28 @@ export class SimulatedMqtt extends EventEmitter<SimulatedMqttEvents> {
     if (wasConnected) this.emit('state', 'disconnected');
   }
 
-  /** Publishes a relay change the way the firmware does. */
-  pushRelay(on: boolean, lmTime: number): void {
-    if (!this.connected) return;
-    const onoff = on ? 1 : 0;
-    if (this.plug.device.profile.ability[TOGGLEX]) {
-      const item = { channel: 0, onoff, lmTime };
-      this.publish(TOGGLEX, 'PUSH', { togglex: this.togglexForm === 'list' ? [item] : item });
+  /**
+   * Publishes a relay change the way the firmware does: fw 2.x and later a ToggleX PUSH in list form with the
+   * channels that changed (protocol.md §4.4; on a strip a master switch lists the master and every outlet that
+   * moved, an outlet lists itself and the master if that moved too — MerossIot `ToggleXMixin` takes "a list (power
+   * strips)", Doekse/node-meross-sdk `decodeToggleXPush`: "PUSH is always an array"; whether a strip's firmware
+   * lists only the changed channels or all of them is not captured anywhere, and a client that reads the items it
+   * gets copes with both); fw 1.x a Toggle PUSH.
+   */
+  pushToggle(channels: readonly number[]): void {
+    if (!this.connected || channels.length === 0) return;
+    const { device } = this.plug;
+    if (device.profile.ability[TOGGLEX]) {
+      const items = channels.map((c) => device.toggleItem(c));
+      this.publish(TOGGLEX, 'PUSH', { togglex: this.togglexForm === 'object' && items.length === 1 ? items[0] : items });
     } else {
-      this.publish(TOGGLE, 'PUSH', { toggle: { onoff, lmTime } });
+      this.publish(TOGGLE, 'PUSH', { toggle: { onoff: device.relayOn ? 1 : 0, lmTime: device.lmTime } });
     }
+  }
+
+  /** Publishes an over-temperature change (overtemp.ts), where the model has the namespace. */
+  pushOverTemp(payload: Record<string, unknown>): void {
+    if (this.connected && this.plug.device.profile.ability[OVERTEMP]) this.publish(OVERTEMP, 'PUSH', payload);
   }
 
   private async onConnect(client: MqttClient): Promise<void> {

@@ -5,7 +5,8 @@ import { unwrapRequest } from './encrypted';
 import { RequestReader, response, responseHead, type ReadResult } from './http';
 import { formatAddress, isLoopback, macFromUuid, randomKey, randomMac, uuidForMac } from './identity';
 import { SetupMode, SimulatedMqtt, splitHostPort, type MqttState } from './mqtt';
-import type { ConsumptionEntry, Fault, Firmware, MidnightMode, MqttSettings, Readings, RequestRecord, SimulatorOptions, ToggleEvent } from './types';
+import { overTempEvent } from './overtemp';
+import type { ConsumptionEntry, Fault, Firmware, MidnightMode, MqttSettings, OverTempState, OverTempType, Readings, RequestRecord, SimulatorOptions, ToggleEvent } from './types';
 import { waitOr } from '../util/wait';
 import { MODEL_PROFILES } from './profiles/family';
 
@@ -13,6 +14,8 @@ export interface SimulatedPlugEvents {
   /** A request was parsed; emitted before the plug acts on it or answers. */
   request: [RequestRecord];
   toggle: [ToggleEvent];
+  /** setOverTemp() changed the over-temperature state. */
+  overtemp: [OverTempState];
   /** MQTT mode: the session to the broker opened, ended or was refused. */
   mqtt: [MqttState];
   /** Setup mode ended with Config.Key and Config.Wifi; the plug now uses the new key (and broker, if one was set). */
@@ -84,9 +87,9 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
       midnight: options.midnight,
       clockSkewMs: options.clockSkewMs,
       clockDriftPpm: options.clockDriftPpm,
-      onToggle: (event) => {
-        this.emit('toggle', event);
-        this.mqtt?.pushRelay(event.on, this.device.lmTime);
+      onToggle: (events) => {
+        for (const event of events) this.emit('toggle', event);
+        this.mqtt?.pushToggle(events.map((e) => e.channel));
       },
     });
     if (options.setup) {
@@ -143,9 +146,19 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
     return formatAddress(this.host, this._port);
   }
 
-  /** Relay state. (Not `on`, as the brief had it: that name is EventEmitter's `on()` method.) */
+  /** Relay state of channel 0 (a strip's master). (Not `on`: that name is EventEmitter's `on()` method.) */
   get isOn(): boolean {
     return this.device.relayOn;
+  }
+
+  /** Every ToggleX channel the device lists: `[0]` for a plug, `[0, 1, …, N]` for a strip (0 the master). */
+  get channels(): number[] {
+    return [...this.device.relays.channels];
+  }
+
+  /** Whether `channel` is on; throws RangeError for a channel the device does not have. */
+  channelOn(channel: number): boolean {
+    return this.device.relays.isOn(channel);
   }
 
   /** What Electricity would report right now: 0 W/0 A while off, all zeros with an unsynced clock. */
@@ -157,14 +170,35 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
     this.device.setReadings(r);
   }
 
-  /** The physical button. */
-  press(): void {
-    this.device.setRelay(!this.device.relayOn, 'button');
+  /** The physical button of `channel` (default 0: the plug's button, a strip's master button). */
+  press(channel = 0): void {
+    this.device.setRelay(!this.device.relays.isOn(channel), 'button', channel);
   }
 
-  /** A change not caused by a request (e.g. a timer on the plug). Emits 'toggle' only if the state changes. */
-  setOn(on: boolean): void {
-    this.device.setRelay(on, 'local');
+  /**
+   * A change not caused by a request (e.g. a timer on the plug) on `channel` (default 0; on a strip 0 switches every
+   * outlet). Emits 'toggle' for each channel that changes, and nothing if none does.
+   */
+  setOn(on: boolean, channel = 0): void {
+    this.device.setRelay(on, 'local', channel);
+  }
+
+  /** The over-temperature state the plug reports (models with Appliance.Control.OverTemp: mss305, mss110). */
+  get overTemp(): OverTempState {
+    return { ...this.device.overTemp };
+  }
+
+  /**
+   * The plug reports an over temperature (`active`) or its end, of `type` 'early-warning' (default) or
+   * 'shutoff-relay' (the firmware cut the power: every channel goes off). Pushed over MQTT in MQTT mode and answered
+   * to GET; see overtemp.ts for the payload shapes and their sources. Throws for a model without over-temperature
+   * protection.
+   */
+  setOverTemp(active: boolean, type: OverTempType = 'early-warning'): void {
+    if (!this.device.profile.ability['Appliance.Control.OverTemp']) throw new Error(`${this.device.profile.type ?? 'mss310'} has no Appliance.Control.OverTemp`);
+    const state = this.device.setOverTemp(active, type);
+    this.emit('overtemp', { ...state });
+    this.mqtt?.pushOverTemp(overTempEvent(state));
   }
 
   /** The daily ring buffer, unsorted; today's entry includes the energy used up to now. */

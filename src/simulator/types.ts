@@ -1,7 +1,11 @@
 export type Firmware = 1 | 2;
 
-/** `mss310` (default; `firmware` picks its generation) or `mss110`: hw 7.0.0 / fw 7.3.37, encrypted, no metering. */
-export type Model = 'mss310' | 'mss110' | 'mss210' | 'mss305';
+/**
+ * `mss310` (default; `firmware` picks its generation), the family plugs `mss110` (encrypted fw 7.3.37), `mss210`
+ * (fw 1.1.12, no meter), `mss305` (fw 8.3.15), and the power strips `mss425e` (master + 3 outlets + USB) and
+ * `mss425f` (master + 4 outlets + USB); see profiles/.
+ */
+export type Model = 'mss310' | 'mss110' | 'mss210' | 'mss305' | 'mss425e' | 'mss425f';
 
 export type Fault =
   /** Connections refused: the listening socket is closed; clearing reopens it on the same port. */
@@ -46,6 +50,7 @@ export interface SimulatorOptions {
   port?: number;
   /** End HTTP status/header lines with a bare LF like some Meross firmwares (protocol.md §2.1). */
   lfOnly?: boolean;
+  /** Relay state at start; on a power strip every outlet (and so the master channel 0) starts so. */
   on?: boolean;
   /** Readings while ON; while OFF electricity reports 0 W and 0 A, the voltage stays. */
   watts?: number;
@@ -109,6 +114,19 @@ export type ToggleSource = 'button' | 'local' | 'request';
 export interface ToggleEvent {
   on: boolean;
   source: ToggleSource;
+  /** The ToggleX channel that changed: 0 on a single plug; on a strip 0 is the master, 1..N the outlets. */
+  channel: number;
+}
+
+/** `Appliance.Control.OverTemp` `type`: 1 an early warning, 2 the firmware cut the relay (profiles/overtemp.ts). */
+export type OverTempType = 'early-warning' | 'shutoff-relay';
+
+export interface OverTempState {
+  /** Over temperature now (`value: 1`), or back to normal (`value: 2`). */
+  active: boolean;
+  type: OverTempType;
+  /** Device seconds of the last change (0 before any). */
+  timestamp: number;
 }
 
 export interface ConsumptionEntry {

@@ -55,6 +55,14 @@ export interface FakeDevice {
   deviceType?: string;
   fmwareVersion?: string;
   hdwareVersion?: string;
+  /**
+   * The device list's `channels`, one entry per ToggleX channel; default `[{}]` (a single plug). A strip's entry 0 is
+   * `{}` and the others name the outlets, as a real MSS425E listing does (MerossIot issue #9:
+   * `[{}, {"type":"Switch","devName":"Switch 1","devIconId":"device001"}, …, {"type":"USB","devName":"USB",…}]`;
+   * MerossIot `BaseDevice._parse_channels` reads `devName` (default "Main channel") and `type`, index 0 the master).
+   * `stripChannelNames(outlets)` from the simulator builds the default naming; users rename outlets in the app.
+   */
+  channels?: Array<Record<string, unknown>>;
 }
 
 export interface FakeAccount {
@@ -280,7 +288,7 @@ export class FakeCloud {
         deviceType: d.deviceType ?? 'mss310',
         subType: 'eu',
         onlineStatus: 1,
-        channels: [{}],
+        channels: d.channels ?? [{}],
         region: 'eu',
         fmwareVersion: d.fmwareVersion ?? '2.1.17',
         hdwareVersion: d.hdwareVersion ?? '2.0.0',

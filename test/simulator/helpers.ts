@@ -3,8 +3,11 @@ import { connect } from 'node:net';
 import { buildMessage, type Method } from '../../src/meross/envelope';
 import type { SimulatedPlug } from '../../src/simulator';
 
+/** What the helpers need of a plug: where it listens and its key (a SimulatedPlug, or one announced by the CLI). */
+export type Target = Pick<SimulatedPlug, 'host' | 'port' | 'key'>;
+
 /** A signed request body for `plug` (or for another key, to provoke a sign error). */
-export function message(plug: SimulatedPlug, namespace: string, method: Method, payload: unknown, key = plug.key): string {
+export function message(plug: Target, namespace: string, method: Method, payload: unknown, key = plug.key): string {
   return JSON.stringify(buildMessage(namespace, method, payload, key));
 }
 
@@ -26,7 +29,7 @@ export interface RawResult {
 }
 
 /** Writes `data` on a fresh connection and collects every byte until the plug closes it. */
-export function rawExchange(plug: SimulatedPlug, data: string): Promise<RawResult> {
+export function rawExchange(plug: Target, data: string): Promise<RawResult> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let error: NodeJS.ErrnoException | undefined;
@@ -68,18 +71,18 @@ export interface Reply {
 }
 
 /** One request/reply; rejects when the plug drops the connection without an HTTP reply. */
-export async function call(plug: SimulatedPlug, body: string): Promise<Reply> {
+export async function call(plug: Target, body: string): Promise<Reply> {
   const { bytes, error } = await rawExchange(plug, rawRequest(body));
   if (bytes.length === 0) throw Object.assign(new Error('dropped'), { code: error?.code ?? 'DROPPED' });
   const res = parseRaw(bytes);
   return JSON.parse(res.body) as Reply;
 }
 
-export function get(plug: SimulatedPlug, namespace: string, payload: unknown = {}) {
+export function get(plug: Target, namespace: string, payload: unknown = {}) {
   return call(plug, message(plug, namespace, 'GET', payload));
 }
 
-export function set(plug: SimulatedPlug, namespace: string, payload: unknown) {
+export function set(plug: Target, namespace: string, payload: unknown) {
   return call(plug, message(plug, namespace, 'SET', payload));
 }
 
@@ -90,7 +93,7 @@ export interface HttpResult {
 }
 
 /** node:http as the plugin's client uses it; `insecure` toggles the lenient parser needed for bare-LF heads. */
-export function httpPost(plug: SimulatedPlug, body: string, insecure = true, signal?: AbortSignal): Promise<HttpResult> {
+export function httpPost(plug: Target, body: string, insecure = true, signal?: AbortSignal): Promise<HttpResult> {
   return new Promise((resolve) => {
     const req = request({
       host: plug.host,

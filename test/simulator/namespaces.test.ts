@@ -141,7 +141,7 @@ describe('simulator relay', () => {
     const ack = await set(plug, 'Appliance.Control.ToggleX', { togglex: { channel: 0, onoff: 1 } });
     expect(ack.header.method).toBe('SETACK');
     expect(ack.payload).toEqual({});
-    expect(await toggled).toEqual([{ on: true, source: 'request' }]);
+    expect(await toggled).toEqual([{ on: true, source: 'request', channel: 0 }]);
     expect(order).toEqual(['request SET', 'toggle']);
     expect(plug.isOn).toBe(true);
     const state = await get(plug, 'Appliance.Control.ToggleX', { togglex: [] });
@@ -173,9 +173,9 @@ describe('simulator relay', () => {
     plug.setOn(false);
     plug.press();
     expect(events).toEqual([
-      { on: true, source: 'button' },
-      { on: false, source: 'local' },
-      { on: true, source: 'button' },
+      { on: true, source: 'button', channel: 0 },
+      { on: false, source: 'local', channel: 0 },
+      { on: true, source: 'button', channel: 0 },
     ]);
     expect((await get(plug, 'Appliance.Control.ToggleX')).payload.togglex.onoff).toBe(1);
   });

@@ -10,6 +10,7 @@
  *   answered here: the plugin does not read it), `firmware.encrypt: 1` while it takes plain JSON.
  */
 import { MSS110_PROFILE } from './mss110';
+import { MSS425E_PROFILE, MSS425F_PROFILE } from './strip';
 import { CONSUMPTIONX, ELECTRICITY } from '../../meross/namespaces';
 import { PROFILES, SYSTEM_ABILITY_2X, type FirmwareProfile } from '../fixtures';
 import type { Firmware, Model } from '../types';
@@ -75,6 +76,8 @@ export const MSS305_PROFILE: FirmwareProfile = {
   headerUuid: true,
   firmwareExtra: { encrypt: 1 },
   toggleXList: true,
+  // GET Appliance.Config.OverTemp → {"overTemp":{"enable":1,"type":1}} in the 8.3.15 trace (profiles/overtemp.ts).
+  overTempConfig: { enable: 1, type: 1 },
 };
 
 /** The profile and the generation (1: Toggle/control; 2: ToggleX/digest) of each model other than the MSS310. */
@@ -82,4 +85,6 @@ export const MODEL_PROFILES: Record<Exclude<Model, 'mss310'>, { profile: Firmwar
   mss110: { profile: MSS110_PROFILE, generation: 2 },
   mss210: { profile: MSS210_PROFILE, generation: 1 },
   mss305: { profile: MSS305_PROFILE, generation: 2 },
+  mss425e: { profile: MSS425E_PROFILE, generation: 2 },
+  mss425f: { profile: MSS425F_PROFILE, generation: 2 },
 };

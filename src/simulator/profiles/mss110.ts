@@ -52,4 +52,6 @@ export const MSS110_PROFILE: FirmwareProfile = {
   toggleXList: true,
   encrypted: true,
   suite: { ka: 'ecdhe256', se: 'mrskey', ds: '' },
+  // GET Appliance.Config.OverTemp → {"overTemp":{"enable":1,"type":-1}} in the 7.3.37 trace (profiles/overtemp.ts).
+  overTempConfig: { enable: 1, type: -1 },
 };
