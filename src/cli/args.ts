@@ -20,7 +20,7 @@ export type CliCommand =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'info'; plug: PlugTarget; json: boolean }
-  | { kind: 'switch'; action: SwitchAction; plug: PlugTarget; json: boolean }
+  | { kind: 'switch'; action: SwitchAction; plug: PlugTarget; json: boolean; channel: number }
   | { kind: 'watch'; plug: PlugTarget; json: boolean; intervalMs: number }
   | { kind: 'time'; plug: PlugTarget; json: boolean; timezone?: string }
   | {
@@ -60,6 +60,7 @@ const OPTIONS = {
   timezone: { type: 'string' },
   midnight: { type: 'string' },
   'clock-skew': { type: 'string' },
+  channel: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -67,9 +68,9 @@ type OptionName = keyof typeof OPTIONS;
 const PLUG_OPTIONS: readonly OptionName[] = ['host', 'key', 'timeout', 'json'];
 const ALLOWED: Record<string, readonly OptionName[]> = {
   info: PLUG_OPTIONS,
-  on: PLUG_OPTIONS,
-  off: PLUG_OPTIONS,
-  toggle: PLUG_OPTIONS,
+  on: [...PLUG_OPTIONS, 'channel'],
+  off: [...PLUG_OPTIONS, 'channel'],
+  toggle: [...PLUG_OPTIONS, 'channel'],
   watch: [...PLUG_OPTIONS, 'interval'],
   time: [...PLUG_OPTIONS, 'timezone'],
   simulate: ['count', 'firmware', 'model', 'lf-only', 'host', 'port', 'timezone', 'midnight', 'clock-skew'],
@@ -80,12 +81,13 @@ export const COMMANDS = [...Object.keys(ALLOWED), 'discover', 'login', 'logout',
 
 export const USAGE = `Usage: meross-lan <command> [options]
 
-Control Meross MSS310 smart plugs over the local network (no cloud).
+Control Meross smart plugs and strips over the local network (no cloud).
 
 Commands:
   info       show the plug's model, firmware, uuid, relay state and power reading
-  on         switch the relay on
-  off        switch the relay off
+             (a strip: each outlet's state)
+  on         switch the relay on (a strip: every outlet, or --channel N)
+  off        switch the relay off (a strip: every outlet, or --channel N)
   toggle     flip the relay (reads the current state first)
   watch      print power, voltage and current every few seconds until Ctrl-C
   time       show the plug's clock, time zone and when its energy day begins;
@@ -106,6 +108,8 @@ Plug options (info, on, off, toggle, watch, time):
                       history (--key wins if both are given)
   --timeout S         seconds to wait for each reply (default ${DEFAULT_TIMEOUT_S})
   --json              machine-readable output: one JSON object per line
+  --channel N         on, off, toggle: a strip's outlet N (see info); default 0,
+                      a plug's relay or a strip's master switch (every outlet)
   --interval S        watch only: seconds between readings (default ${DEFAULT_INTERVAL_S}, min ${MIN_INTERVAL_S})
   --timezone ZONE     time only: tell the plug to count its days in ZONE (an IANA
                       name such as Europe/Berlin); without it nothing is changed
@@ -206,7 +210,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     const interval = values.interval === undefined ? DEFAULT_INTERVAL_S : seconds(values.interval, '--interval', MIN_INTERVAL_S, 3600);
     return { kind: 'watch', plug, json, intervalMs: Math.round(interval * 1000) };
   }
-  return { kind: 'switch', action: command as SwitchAction, plug, json };
+  // A strip's outlets are channels 1..N; 0, the default, is a single plug's relay or a strip's master (all outlets).
+  const channel = values.channel === undefined ? 0 : integer(values.channel, '--channel', 0, 64);
+  return { kind: 'switch', action: command as SwitchAction, plug, json, channel };
 }
 
 function parse(argv: readonly string[]) {

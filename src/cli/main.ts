@@ -10,6 +10,7 @@ import type { CliIo } from './io';
 import { login } from './login';
 import { logout } from './logout';
 import { pair } from './pair';
+import { outletChannels } from '../plug/outlets';
 import { formatTime, plugTime } from './time';
 import { describe } from '../util/describe';
 import { waitOr } from '../util/wait';
@@ -55,7 +56,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         await interruptible(info(command.plug, command.json, io), signal);
         return EXIT_OK;
       case 'switch':
-        await interruptible(switchRelay(command.plug, command.action, command.json, io), signal);
+        await interruptible(switchRelay(command.plug, command.action, command.channel, command.json, io), signal);
         return EXIT_OK;
       case 'watch':
         await watch(command.plug, command.intervalMs, command.json, io, signal);
@@ -71,6 +72,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
   } catch (error) {
     if (error instanceof Interrupted) return EXIT_INTERRUPTED;
+    // A command line that only the plug's answer shows to be wrong (a strip outlet it lacks).
+    if (error instanceof UsageError) {
+      io.stderr(`${PREFIX}${error.message}\n`);
+      return EXIT_USAGE;
+    }
     io.stderr(`${PREFIX}${describeError(error, 'plug' in command ? command.plug.key : undefined)}\n`);
     return EXIT_FAILED;
   }
@@ -107,11 +113,23 @@ async function info(plug: PlugTarget, json: boolean, io: CliIo): Promise<void> {
   io.stdout(json ? `${JSON.stringify(result)}\n` : formatInfo(result));
 }
 
-async function switchRelay(plug: PlugTarget, action: SwitchAction, json: boolean, io: CliIo): Promise<void> {
+async function switchRelay(plug: PlugTarget, action: SwitchAction, channel: number, json: boolean, io: CliIo): Promise<void> {
   const c = client(plug, io);
-  const on = action === 'toggle' ? !(await c.getOn()) : action === 'on';
-  await c.setOn(on);
-  io.stdout(json ? `${JSON.stringify({ host: c.label, on })}\n` : `${c.label}: relay ${onOff(on)}\n`);
+  let on = action === 'on';
+  if (channel === 0) {
+    if (action === 'toggle') on = !(await c.getOn());
+  } else {
+    // A strip lists its outlets in System.All (a ToggleX GET names channel 0 only); a channel it lacks is refused here.
+    const relays = (await c.systemAll()).relays;
+    const outlets = outletChannels(relays.keys()).filter((o) => o !== 0);
+    if (!outlets.includes(channel)) {
+      throw new UsageError(outlets.length > 0 ? `the plug has no outlet ${channel} (its outlets: ${outlets.join(', ')})` : 'the plug has one relay: leave out --channel');
+    }
+    if (action === 'toggle') on = relays.get(channel) !== true;
+  }
+  await c.setOn(on, { channel });
+  const what = channel === 0 ? 'relay' : `outlet ${channel}`;
+  io.stdout(json ? `${JSON.stringify({ host: c.label, ...(channel === 0 ? {} : { channel }), on })}\n` : `${c.label}: ${what} ${onOff(on)}\n`);
 }
 
 /**
