@@ -63,6 +63,8 @@ describe('a strip through the plug model (simulated MSS425E)', () => {
     sim.setOn(true, 2);
     await plug.pollNow();
     expect(shapes).toEqual([[1, 2, 3, 4]]);
+    // The System.All that told the outlets also served the poll (Runtime: the Wi-Fi signal of the start line).
+    expect(sim.requests.map((r) => `${r.method} ${r.namespace}`)).toEqual(['GET Appliance.System.Ability', 'GET Appliance.System.All', 'GET Appliance.System.Runtime']);
     expect(plug.isStrip).toBe(true);
     expect(plug.outlets.map((c) => plug.outletOn(c))).toEqual(simOutlets(sim));
     // The master reads on while an outlet is on.
