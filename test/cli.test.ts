@@ -332,6 +332,20 @@ describe('the built CLI', () => {
     expect(lines(missing.stderr)).toEqual(['meross-lan: the plug has no outlet 9 (its outlets: 1, 2, 3, 4)']);
   });
 
+  it('led shows the status LED, --set changes it, and a plug without the setting is told so', async () => {
+    const plug = await startPlug({ model: 'mss305' });
+    const target = ['--host', `127.0.0.1:${plug.port}`, '--key', plug.key];
+    expect((await run(['led', ...target])).stdout).toBe(`127.0.0.1:${plug.port}: status LED on\n`);
+    const off = await run(['led', ...target, '--set', 'off', '--json']);
+    expect(off).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(off.stdout)).toEqual({ host: `127.0.0.1:${plug.port}`, led: false });
+    const reader = new MerossClient({ host: `127.0.0.1:${plug.port}`, key: plug.key });
+    expect(await reader.ledOn()).toBe(false);
+    const bad = await run(['led', ...target, '--set', 'dim']);
+    expect(bad.code).toBe(2);
+    expect(lines(bad.stderr)).toEqual(['meross-lan: --set must be on or off (see meross-lan --help)']);
+  });
+
   it('rejects an unknown flag with exit 2 and one line on stderr', async () => {
     const result = await run(['info', '--host', '127.0.0.1', '--key', 'k', '--frobnicate']);
     expect(result.code).toBe(2);

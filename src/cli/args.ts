@@ -23,6 +23,7 @@ export type CliCommand =
   | { kind: 'switch'; action: SwitchAction; plug: PlugTarget; json: boolean; channel: number }
   | { kind: 'watch'; plug: PlugTarget; json: boolean; intervalMs: number }
   | { kind: 'time'; plug: PlugTarget; json: boolean; timezone?: string }
+  | { kind: 'led'; plug: PlugTarget; json: boolean; set?: boolean }
   | {
       kind: 'simulate';
       count: number;
@@ -61,6 +62,7 @@ const OPTIONS = {
   midnight: { type: 'string' },
   'clock-skew': { type: 'string' },
   channel: { type: 'string' },
+  set: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -73,6 +75,7 @@ const ALLOWED: Record<string, readonly OptionName[]> = {
   toggle: [...PLUG_OPTIONS, 'channel'],
   watch: [...PLUG_OPTIONS, 'interval'],
   time: [...PLUG_OPTIONS, 'timezone'],
+  led: [...PLUG_OPTIONS, 'set'],
   simulate: ['count', 'firmware', 'model', 'lf-only', 'host', 'port', 'timezone', 'midnight', 'clock-skew'],
 };
 
@@ -92,6 +95,7 @@ Commands:
   watch      print power, voltage and current every few seconds until Ctrl-C
   time       show the plug's clock, time zone and when its energy day begins;
              with --timezone ZONE, set the plug's time zone (e.g. Europe/Berlin)
+  led        show whether the plug's status LED is on; with --set on|off, change it
   simulate   run simulated plugs on this machine for testing, until Ctrl-C
   discover   find Meross plugs on the local network (meross-lan discover --help)
   login      sign in to a Meross account once, for the plugs' key and names
@@ -101,7 +105,7 @@ Commands:
   pair       set up a factory-reset plug for local push, without the Meross app
              (meross-lan pair --help)
 
-Plug options (info, on, off, toggle, watch, time):
+Plug options (info, on, off, toggle, watch, time, led):
   --host HOST[:PORT]  the plug's address (port 80 unless given)
   --key KEY           the plug's device key; instead you can set the environment
                       variable MEROSS_KEY, which keeps the key out of your shell
@@ -111,6 +115,8 @@ Plug options (info, on, off, toggle, watch, time):
   --channel N         on, off, toggle: a strip's outlet N (see info); default 0,
                       a plug's relay or a strip's master switch (every outlet)
   --interval S        watch only: seconds between readings (default ${DEFAULT_INTERVAL_S}, min ${MIN_INTERVAL_S})
+  --set on|off        led only: turn the status LED on or off (plugs that list
+                      Appliance.System.DNDMode; the config's "led" does it at start)
   --timezone ZONE     time only: tell the plug to count its days in ZONE (an IANA
                       name such as Europe/Berlin); without it nothing is changed
 
@@ -205,6 +211,11 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     const timezone = values.timezone;
     if (timezone !== undefined && !isTimeZone(timezone)) throw new UsageError(`--timezone "${printable(timezone)}" is not a time zone name such as Europe/Berlin`);
     return { kind: 'time', plug, json, timezone };
+  }
+  if (command === 'led') {
+    const set = values.set;
+    if (set !== undefined && set !== 'on' && set !== 'off') throw new UsageError('--set must be on or off');
+    return { kind: 'led', plug, json, set: set === undefined ? undefined : set === 'on' };
   }
   if (command === 'watch') {
     const interval = values.interval === undefined ? DEFAULT_INTERVAL_S : seconds(values.interval, '--interval', MIN_INTERVAL_S, 3600);

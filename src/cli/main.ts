@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MerossClient, MerossError } from '../meross';
-import { RUNTIME } from '../meross/namespaces';
+import { DNDMODE, RUNTIME } from '../meross/namespaces';
 import { SimulatedPlug } from '../simulator';
 import { parseCli, USAGE, UsageError, type CliCommand, type PlugTarget, type SwitchAction } from './args';
 import { formatInfo, formatWatchLine, infoJson, onOff, watchJson } from './format';
@@ -66,6 +66,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         io.stdout(command.json ? `${JSON.stringify(report)}\n` : formatTime(report));
         return EXIT_OK;
       }
+      case 'led':
+        await interruptible(led(command.plug, command.set, command.json, io), signal);
+        return EXIT_OK;
       case 'simulate':
         await simulate(command, io, signal);
         return EXIT_OK;
@@ -111,6 +114,15 @@ async function info(plug: PlugTarget, json: boolean, io: CliIo): Promise<void> {
   const wifiSignal = abilities.namespaces.has(RUNTIME) ? await c.wifiSignal() : undefined;
   const result = infoJson(c.label, system, electricity, wifiSignal);
   io.stdout(json ? `${JSON.stringify(result)}\n` : formatInfo(result));
+}
+
+/** The status LED (`Appliance.System.DNDMode`): shown, or set and then shown as the plug reports it. */
+async function led(plug: PlugTarget, set: boolean | undefined, json: boolean, io: CliIo): Promise<void> {
+  const c = client(plug, io);
+  if (!(await c.ability()).namespaces.has(DNDMODE)) throw new UsageError('the plug has no status LED setting (it does not list Appliance.System.DNDMode)');
+  if (set !== undefined && (await c.ledOn()) !== set) await c.setLed(set);
+  const on = await c.ledOn();
+  io.stdout(json ? `${JSON.stringify({ host: c.label, led: on })}\n` : `${c.label}: status LED ${onOff(on)}\n`);
 }
 
 async function switchRelay(plug: PlugTarget, action: SwitchAction, channel: number, json: boolean, io: CliIo): Promise<void> {
