@@ -36,7 +36,10 @@ export interface Readings {
 export interface SimulatorOptions {
   /** Default 2. 1 ⇒ hw 1.0.0 / fw 1.1.18 (Toggle, no Multiple); 2 ⇒ hw 2.0.0 / fw 2.1.17 (ToggleX, Multiple). */
   firmware?: Firmware;
-  /** Default `mss310`. `mss110` is the encrypted fw 7.3.37 plug of the mss100 trace (`firmware` is then ignored). */
+  /**
+   * Default `mss310`. Another model brings its own firmware (`firmware` is then ignored): `mss110` the encrypted
+   * fw 7.3.37 plug of the mss100 trace, `mss425e`/`mss425f` power strips with channels 0..N (see `Model`).
+   */
   model?: Model;
   /** Default: 32 chars, not all hex (like real units), ending with the MAC without colons. */
   uuid?: string;
