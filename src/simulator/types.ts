@@ -41,6 +41,11 @@ export interface SimulatorOptions {
    * fw 7.3.37 plug of the mss100 trace, `mss425e`/`mss425f` power strips with channels 0..N (see `Model`).
    */
   model?: Model;
+  /**
+   * Namespaces the plug does not list (nor answer), e.g. both relay namespaces for a Meross device that is no switch
+   * at all (a hub, a sensor), to see what the plugin does with something it cannot drive.
+   */
+  withoutAbilities?: readonly string[];
   /** Default: 32 chars, not all hex (like real units), ending with the MAC without colons. */
   uuid?: string;
   /** Default: random with the Meross prefix 48:e1:e9. */

@@ -186,6 +186,22 @@ describe('the plug registry', () => {
     other.releaseAll();
   });
 
+  it('skips, with one line, a Meross device that lists nothing it can switch, and runs a strip beside it', async () => {
+    const hub = await simulate({ withoutAbilities: ['Appliance.Control.ToggleX', 'Appliance.Control.Toggle'] });
+    const strip = await simulate({ model: 'mss425e' });
+    const publisher = new MemoryPublisher();
+    const log = new Log();
+    const registry = makeRegistry([{ host: hub.address, name: 'Hub' }, { host: strip.address, name: 'Strip' }], publisher, log);
+    registry.launch();
+    await vi.waitFor(() => expect(publisher.events).toContain('register Strip'));
+    await vi.waitFor(() => expect(log.lines.some(([, m]) => m.startsWith('Hub: '))).toBe(true));
+    expect(log.lines.filter(([, m]) => m.startsWith('Hub: '))).toEqual([
+      ['warn', expect.stringMatching(/^Hub: this Meross MSS310 \(\w{32}\) lists nothing this plugin can switch .* not added/) as unknown as string],
+    ]);
+    expect(registry.plugs.map((p) => p.name)).toEqual(['Strip']);
+    expect(publisher.events).toEqual(['register Strip']);
+  });
+
   it("names a strip's outlets as the Meross app does, and ignores a cache whose channels are not what it wrote", async () => {
     const strip = await simulate({ model: 'mss425e' });
     const single = await simulate();
