@@ -1,19 +1,11 @@
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sign } from '../../src/meross/envelope';
-import { SimulatedPlug, type RequestRecord, type SimulatorOptions } from '../../src/simulator';
-import { call, get, httpPost, message, parseRaw, rawExchange, rawRequest } from './helpers';
+import { SimulatedPlug, type RequestRecord } from '../../src/simulator';
+import { call, get, httpPost, message, parseRaw, rawExchange, rawRequest, simulatedPlugs } from './helpers';
 
-const plugs: SimulatedPlug[] = [];
-async function start(opts: SimulatorOptions = {}): Promise<SimulatedPlug> {
-  const plug = await SimulatedPlug.start(opts);
-  plugs.push(plug);
-  return plug;
-}
-afterEach(async () => {
-  await Promise.all(plugs.splice(0).map((p) => p.stop()));
-});
+const start = simulatedPlugs();
 
 function nextRequest(plug: SimulatedPlug): Promise<RequestRecord> {
   return (once(plug, 'request') as Promise<[RequestRecord]>).then(([r]) => r);

@@ -1,10 +1,24 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { buildMessage, type Method } from '../../src/meross/envelope';
-import type { SimulatedPlug } from '../../src/simulator';
+import { afterEach } from 'vitest';
+import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
 
 /** What the helpers need of a plug: where it listens and its key (a SimulatedPlug, or one announced by the CLI). */
 export type Target = Pick<SimulatedPlug, 'host' | 'port' | 'key'>;
+
+/** A `start` for the calling test file: simulated plugs it starts are stopped after each test. */
+export function simulatedPlugs(): (opts?: SimulatorOptions) => Promise<SimulatedPlug> {
+  const plugs: SimulatedPlug[] = [];
+  afterEach(async () => {
+    await Promise.all(plugs.splice(0).map((p) => p.stop()));
+  });
+  return async (opts = {}) => {
+    const plug = await SimulatedPlug.start(opts);
+    plugs.push(plug);
+    return plug;
+  };
+}
 
 /** A signed request body for `plug` (or for another key, to provoke a sign error). */
 export function message(plug: Target, namespace: string, method: Method, payload: unknown, key = plug.key): string {

@@ -1,18 +1,10 @@
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sign, verifySign } from '../../src/meross/envelope';
-import { SimulatedPlug, type RequestRecord, type SimulatorOptions, type ToggleEvent } from '../../src/simulator';
-import { call, get, message, set } from './helpers';
+import { SimulatedPlug, type RequestRecord, type ToggleEvent } from '../../src/simulator';
+import { call, get, message, set, simulatedPlugs } from './helpers';
 
-const plugs: SimulatedPlug[] = [];
-async function start(opts: SimulatorOptions = {}): Promise<SimulatedPlug> {
-  const plug = await SimulatedPlug.start(opts);
-  plugs.push(plug);
-  return plug;
-}
-afterEach(async () => {
-  await Promise.all(plugs.splice(0).map((p) => p.stop()));
-});
+const start = simulatedPlugs();
 
 function expectSignedBy(plug: SimulatedPlug, header: Record<string, unknown>): void {
   expect(header.sign).toBe(sign(String(header.messageId), plug.key, Number(header.timestamp)));

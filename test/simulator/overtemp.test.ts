@@ -1,20 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatedPlug, type OverTempState, type SimulatorOptions } from '../../src/simulator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type OverTempState } from '../../src/simulator';
 import { TestBroker, push } from './broker';
-import { get, set } from './helpers';
+import { get, set, simulatedPlugs } from './helpers';
 
 const CONFIG = 'Appliance.Config.OverTemp';
 const CONTROL = 'Appliance.Control.OverTemp';
 
-const plugs: SimulatedPlug[] = [];
-async function start(opts: SimulatorOptions = {}): Promise<SimulatedPlug> {
-  const plug = await SimulatedPlug.start(opts);
-  plugs.push(plug);
-  return plug;
-}
-afterEach(async () => {
-  await Promise.all(plugs.splice(0).map((p) => p.stop()));
-});
+const start = simulatedPlugs();
 
 describe('over-temperature protection (mss305 / mss110 traces, node-meross-sdk codec)', () => {
   it('Config.OverTemp answers as the traced plugs did, and takes enable 1/2', async () => {

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildMessage } from '../../src/meross/envelope';
-import { SimulatedPlug, type SimulatorOptions, type ToggleEvent } from '../../src/simulator';
-import { call, get, set } from './helpers';
+import { SimulatedPlug, type ToggleEvent } from '../../src/simulator';
+import { call, get, set, simulatedPlugs } from './helpers';
 
-const plugs: SimulatedPlug[] = [];
-async function start(opts: SimulatorOptions = {}): Promise<SimulatedPlug> {
-  const plug = await SimulatedPlug.start(opts);
-  plugs.push(plug);
-  return plug;
-}
-afterEach(async () => {
-  await Promise.all(plugs.splice(0).map((p) => p.stop()));
-});
+const start = simulatedPlugs();
 
 const TOGGLEX = 'Appliance.Control.ToggleX';
 
