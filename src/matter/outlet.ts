@@ -154,8 +154,12 @@ export class MatterOutletAdapter {
    * already rebuilt, so endpoint ids and the controllers' fabric stay as they were), then starts pushing changes.
    */
   async register(pluginName: string, platformName: string): Promise<boolean> {
+    // Replaced while it waited in the publisher's queue: registering it now would only have to be undone.
+    if (this.retired) return false;
     await this.matter.registerPlatformAccessories(pluginName, platformName, [this.accessory]);
     const registered = await this.whenRegistered();
+    // Replaced meanwhile (the strip answered while its first guess was being published): not a failure to report.
+    if (this.retired) return false;
     if (!registered) {
       this.options.log.warn(`${this.plug.name}: Homebridge did not finish publishing this plug over Matter (its log says why); it stays HomeKit-only until the next start.`);
       return false;
@@ -176,8 +180,9 @@ export class MatterOutletAdapter {
   private async whenRegistered(): Promise<boolean> {
     if (typeof this.matter.getAccessoryState !== 'function') return true;
     const deadline = Date.now() + REGISTRATION_WAIT_MS;
+    // Even when replaced meanwhile, wait for the end: the publisher's unregister must find the endpoint there, or it
+    // would be built after the unregister and block the new shape's registration ("already registered").
     for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
-      if (this.retired) return false;
       if (await this.matter.getAccessoryState(this.uuid, 'onOff', this.partOf(this.channels[0]))) return true;
       if (Date.now() >= deadline) return false;
       await delay(wait, undefined, { ref: false });
