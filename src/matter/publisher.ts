@@ -124,8 +124,15 @@ export class MatterPublisher {
     });
   }
 
-  /** Resolves once every registration started so far has finished (tests, shutdown). */
-  settled(): Promise<void> {
-    return this.queue;
+  /**
+   * Resolves once every registration started so far has finished (tests, shutdown), including the one a reshape
+   * queues from inside the queue.
+   */
+  async settled(): Promise<void> {
+    for (let queue = this.queue; ; ) {
+      await queue;
+      if (queue === this.queue) return;
+      queue = this.queue;
+    }
   }
 }
