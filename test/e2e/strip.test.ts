@@ -28,6 +28,9 @@ describe('a power strip (MSS425E) in HomeKit through Homebridge 2', () => {
   let hb: Homebridge;
   let hap: HttpClient;
   let view: AccessoryView;
+  /** How many Outlet services the strip had before its first answer. */
+  let earlyOutlets: number;
+  let earlyAid: number;
   const savedEnv = { ...process.env };
 
   /** The strip's Outlet services, keyed by channel (found by the Meross app name they carry). */
@@ -94,10 +97,18 @@ describe('a power strip (MSS425E) in HomeKit through Homebridge 2', () => {
         ],
       },
     };
+    // The strip does not answer at first: it is shown (known by uuid) as the one outlet a plug usually is, and a
+    // controller pairs with the bridge before the strip's first answer turns it into four.
+    await strip.setFault({ type: 'hang' });
     hb = await Homebridge.start(options);
-    await Promise.all([hb.waitForLog(/Strip: MSS425E hardware .*, 4 outlets/), hb.waitForLog(/Fan: MSS210 hardware/)]);
+    await Promise.all([hb.waitForLog(/Strip: added to HomeKit/), hb.waitForLog(/Fan: MSS210 hardware/)]);
     hap = await hb.pair();
     options.username = hb.username;
+    const early = await accessoryBySerial(hap, strip.uuid);
+    earlyOutlets = early.raw.services.filter((s) => longType(s.type) === TYPES.Outlet).length;
+    earlyAid = early.aid;
+    await strip.setFault(null);
+    await hb.waitForLog(/Strip: MSS425E hardware .*, 4 outlets/);
   }, 60_000);
 
   afterAll(async () => {
@@ -109,12 +120,15 @@ describe('a power strip (MSS425E) in HomeKit through Homebridge 2', () => {
     process.env = savedEnv;
   });
 
-  it('is one accessory with one Outlet per outlet, named as in the Meross app, no master and no energy', async () => {
+  it('is one accessory with one Outlet per outlet once it answered, named as in the Meross app, no master and no energy', async () => {
     // The plugs start once the cloud's device list is in (the platform waits for it), so the names are there from the
     // strip's first answer on.
     expect(hb.logs).toContainEqual(expect.stringMatching(/Strip: shown as 4 outlets \(Desk lamp, Radio, Kettle, Phone charger\)/));
+    expect(earlyOutlets).toBe(1);
+    // The same paired controller reads the new shape: the same accessory, now with four Outlets.
     expect((await accessories(hap)).map((a) => a.info(TYPES.SerialNumber)).sort()).toEqual([strip.uuid, fan.uuid].sort());
     view = await accessoryBySerial(hap, strip.uuid);
+    expect(view.aid).toBe(earlyAid);
     const services = outletServices(view);
     expect([...services.keys()].sort()).toEqual(OUTLETS);
     for (const [channel, service] of services) {
