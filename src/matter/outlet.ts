@@ -104,8 +104,14 @@ export class MatterOutletAdapter {
     this.accessory = {
       UUID: options.uuid,
       displayName: options.name,
-      // A strip's parent only holds its outlets (Homebridge composes it); BridgedNode is the plain container type.
-      deviceType: this.strip ? (matter.deviceTypes.BridgedNode ?? matter.deviceTypes.OnOffOutlet) : matter.deviceTypes.OnOffOutlet,
+      // A strip's parent only holds its outlets. Homebridge 2.4 documents deviceTypes.BridgedNode (matter.js
+      // BridgedNodeEndpoint) as the container for an accessory with parts, and its AccessoryManager handles it as
+      // such: it skips adding Bridged Device Basic Information (the type has it), and gives any parent with parts the
+      // FixedLabel "composed" and a wired PowerSource that Apple's controller needs to bind the children. Checked end to
+      // end with a matter.js controller (test/e2e/strip-matter.test.ts): types 0x0013 on the parent, 0x010A on each
+      // part. Any other parent type would add clusters of its own, e.g. an OnOffOutlet parent an on/off without
+      // handlers standing for the master. The publisher does not publish strips where BridgedNode is missing.
+      deviceType: this.strip ? matter.deviceTypes.BridgedNode : matter.deviceTypes.OnOffOutlet,
       serialNumber: options.plugUuid,
       manufacturer: 'Meross',
       model: info?.model.toUpperCase() ?? cached?.model ?? 'MSS310',

@@ -20,6 +20,8 @@ export class MatterPublisher {
   private readonly cached = new Map<string, MatterOutletAccessory>();
   /** By the plug's uuid (the accessory UUID depends on the plug's shape). */
   private readonly adapters = new Map<string, MatterOutletAdapter>();
+  /** Plugs attached (published, or waiting for a shape this Homebridge can publish). */
+  private readonly attached = new Set<string>();
   /** Registrations run one after another, so Homebridge builds endpoints in config order. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -48,13 +50,20 @@ export class MatterPublisher {
   attach(plug: Plug, displayName: string): void {
     const plugUuid = plug.uuid;
     if (!this.options.publish || !plugUuid) return;
-    if (this.adapters.has(plugUuid)) return;
+    if (this.attached.has(plugUuid)) return;
+    this.attached.add(plugUuid);
     this.publish(plug, plugUuid, displayName);
     // A plug first seen as one outlet turned out to be a strip (or the other way round): another endpoint structure.
     plug.on('outlets', () => this.reshape(plug, plugUuid, displayName));
   }
 
   private publish(plug: Plug, plugUuid: string, displayName: string): void {
+    if (plug.isStrip && !this.support.matter.deviceTypes.BridgedNode) {
+      // A strip is a composed device (src/matter/outlet.ts); without a container type its master would have to pose as
+      // an outlet that switches everything. Keep it HomeKit-only rather than show that.
+      this.options.log.info(`${displayName}: this Homebridge cannot publish composed Matter devices, so the strip stays HomeKit-only; Homebridge 2.4 can.`);
+      return;
+    }
     const uuid = this.accessoryUuid(plugUuid, plug.isStrip);
     const name = matterName(displayName);
     const cached = this.cached.get(uuid);
@@ -88,16 +97,17 @@ export class MatterPublisher {
   /** Replaces a plug's Matter accessory by one of the new shape (Homebridge cannot change an endpoint's parts in place). */
   private reshape(plug: Plug, plugUuid: string, displayName: string): void {
     const old = this.adapters.get(plugUuid);
-    if (!old) return;
-    old.retire();
-    this.adapters.delete(plugUuid);
-    const outlets = plug.isStrip ? `${plug.outlets.length} outlets` : 'one outlet';
-    this.options.log.info(`${displayName}: has ${outlets}; publishing it again over Matter with that shape.`);
-    this.queue = this.queue
-      .then(() => this.unregister(old.accessory, displayName))
-      .then(() => {
-        if (!this.adapters.has(plugUuid)) this.publish(plug, plugUuid, displayName);
-      });
+    if (old) {
+      old.retire();
+      this.adapters.delete(plugUuid);
+      const outlets = plug.isStrip ? `${plug.outlets.length} outlets` : 'one outlet';
+      this.options.log.info(`${displayName}: has ${outlets}; publishing it again over Matter with that shape.`);
+      this.queue = this.queue.then(() => this.unregister(old.accessory, displayName));
+    }
+    // Also for a plug not published yet (a strip this Homebridge could not compose that turned out to be none).
+    this.queue = this.queue.then(() => {
+      if (!this.adapters.has(plugUuid)) this.publish(plug, plugUuid, displayName);
+    });
   }
 
   private async unregister(accessory: MatterOutletAccessory, displayName: string): Promise<void> {

@@ -490,4 +490,25 @@ describe('Matter: a power strip', () => {
     // Before the strip answers, each part shows what the cache remembered.
     expect(fake.registered[0].parts?.map((p) => p.clusters?.onOff)).toEqual([{ onOff: true }, { onOff: false }, { onOff: false }, { onOff: false }]);
   });
+
+  it('stays HomeKit-only where Homebridge has no composed devices (no BridgedNode), and is published once it turns out single', async () => {
+    const sim = await SimulatedPlug.start({ model: 'mss210', on: false });
+    sims.push(sim);
+    // The cache says strip; the device is a single plug.
+    const plug = new Plug({ host: sim.address, key: sim.key, uuid: sim.uuid, name: 'Strip', pollIntervalMs: 60_000, energyPollIntervalMs: 60_000, timeoutMs: 1000, outletInUseWatts: 2, restoredOutlets: { 1: true, 2: false }, log });
+    plugs.push(plug);
+    const fake = new FakeMatter();
+    fake.autoFinish = true;
+    delete (fake.api.deviceTypes as { BridgedNode?: unknown }).BridgedNode;
+    const captured = captureLog();
+    const publisher = new MatterPublisher({ matter: fake.api, energy: true }, { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log: captured });
+    publisher.attach(plug, 'Strip');
+    await publisher.settled();
+    expect(fake.registered).toEqual([]);
+    expect(captured.lines).toContainEqual(['info', 'Strip: this Homebridge cannot publish composed Matter devices, so the strip stays HomeKit-only; Homebridge 2.4 can.']);
+    await plug.pollNow();
+    await publisher.settled();
+    expect(fake.registered.map((a) => [a.UUID, a.deviceType])).toEqual([[`uuid:homebridge-meross-lan:${sim.uuid}`, fake.api.deviceTypes.OnOffOutlet]]);
+    expect(fake.unregistered).toEqual([]);
+  });
 });
