@@ -1,8 +1,9 @@
 /**
  * `npm start`: the plugin running in a real Homebridge against a mixed house of simulated plugs, no hardware
- * needed: an MSS310 on firmware 2 and on firmware 1, an MSS305 (firmware 8.3.15), a plug without a meter (MSS210)
- * and an encrypted MSS110 (firmware 7.3.37). Pair it with the Home app (use --lan, or MEROSS_DEMO_LAN=1, so the bridge is reachable from
- * your phone) or drive the plugs with the CLI. Ctrl-C stops everything; pairing survives in .demo/.
+ * needed: an MSS310 on firmware 2 and on firmware 1, an MSS305 (firmware 8.3.15), a plug without a meter (MSS210),
+ * an encrypted MSS110 (firmware 7.3.37) and an MSS425E power strip (master channel 0, three outlets, USB). Pair it
+ * with the Home app (use --lan, or MEROSS_DEMO_LAN=1, so the bridge is reachable from your phone) or drive the plugs
+ * with the CLI. Ctrl-C stops everything; pairing survives in .demo/.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     { name: 'Fridge', plug: startPlug({ model: 'mss305' }, 18_312, '2302011409593851070848e1e9000305', true, 85) },
     { name: 'Fan', plug: startPlug({ model: 'mss210' }, 18_313, '1901081432497625080434298f000210', false, 0) },
     { name: 'Hall light', plug: startPlug({ model: 'mss110' }, 18_314, '2405301043117835000148e1e9000110', true, 0) },
+    { name: 'TV strip', plug: startPlug({ model: 'mss425e' }, 18_315, '1811260947419629080534298f000425', true, 0) },
   ];
   const plugs = await Promise.all(house.map((h) => h.plug));
   const storageDir = join(ROOT, '.demo', 'homebridge');
@@ -51,7 +53,10 @@ async function main(): Promise<void> {
     `Homebridge ${lan ? 'on your LAN' : 'on loopback only (start with --lan to pair from a phone)'}, port ${hb.port}`,
     `HomeKit setup code: ${PIN}`,
     'Simulated plugs (key "demo-key"):',
-    ...plugs.map((p, i) => `  ${house[i].name.padEnd(10)} ${p.name.split('-')[0]} fw ${p.firmware}: ${p.address}  uuid ${p.uuid}`),
+    ...plugs.map((p, i) => {
+      const channels = p.channels.length > 1 ? `  channels ${p.channels.join(',')} (0 = master)` : '';
+      return `  ${house[i].name.padEnd(10)} ${p.name.split('-')[0]} fw ${p.firmware}: ${p.address}  uuid ${p.uuid}${channels}`;
+    }),
     'Try, in another terminal:',
     `  npx meross-lan info --host ${plugs[0].address} --key demo-key`,
     `  npx meross-lan toggle --host ${plugs[1].address} --key demo-key`,

@@ -312,6 +312,40 @@ describe('the built CLI', () => {
     expect(plug.timezone).toBe('Asia/Kolkata');
   });
 
+  it('a strip: info lists its outlets, --channel switches one of them, and an outlet it lacks is refused', async () => {
+    const strip = await startPlug({ model: 'mss425e', on: false });
+    const target = ['--host', `127.0.0.1:${strip.port}`, '--key', strip.key];
+    const shown = await run(['info', ...target, '--json']);
+    expect(shown.stderr).toBe('');
+    expect(JSON.parse(shown.stdout)).toMatchObject({ model: 'mss425e', on: false, outlets: { 1: false, 2: false, 3: false, 4: false } });
+    const on = await run(['on', ...target, '--channel', '2']);
+    expect(on).toMatchObject({ code: 0, stderr: '' });
+    expect(on.stdout).toBe(`127.0.0.1:${strip.port}: outlet 2 on\n`);
+    expect([1, 2, 3, 4].map((c) => strip.channelOn(c))).toEqual([false, true, false, false]);
+    const toggled = await run(['toggle', ...target, '--channel', '2', '--json']);
+    expect(JSON.parse(toggled.stdout)).toEqual({ host: `127.0.0.1:${strip.port}`, channel: 2, on: false });
+    expect(strip.channelOn(2)).toBe(false);
+    const text = await run(['info', ...target]);
+    expect(text.stdout).toMatch(/^Outlets {3}1 off, 2 off, 3 off, 4 off/m);
+    const missing = await run(['on', ...target, '--channel', '9']);
+    expect(missing.code).toBe(2);
+    expect(lines(missing.stderr)).toEqual(['meross-lan: the plug has no outlet 9 (its outlets: 1, 2, 3, 4)']);
+  });
+
+  it('led shows the status LED, --set changes it, and a plug without the setting is told so', async () => {
+    const plug = await startPlug({ model: 'mss305' });
+    const target = ['--host', `127.0.0.1:${plug.port}`, '--key', plug.key];
+    expect((await run(['led', ...target])).stdout).toBe(`127.0.0.1:${plug.port}: status LED on\n`);
+    const off = await run(['led', ...target, '--set', 'off', '--json']);
+    expect(off).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(off.stdout)).toEqual({ host: `127.0.0.1:${plug.port}`, led: false });
+    const reader = new MerossClient({ host: `127.0.0.1:${plug.port}`, key: plug.key });
+    expect(await reader.ledOn()).toBe(false);
+    const bad = await run(['led', ...target, '--set', 'dim']);
+    expect(bad.code).toBe(2);
+    expect(lines(bad.stderr)).toEqual(['meross-lan: --set must be on or off (see meross-lan --help)']);
+  });
+
   it('rejects an unknown flag with exit 2 and one line on stderr', async () => {
     const result = await run(['info', '--host', '127.0.0.1', '--key', 'k', '--frobnicate']);
     expect(result.code).toBe(2);

@@ -20,9 +20,10 @@ export type CliCommand =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'info'; plug: PlugTarget; json: boolean }
-  | { kind: 'switch'; action: SwitchAction; plug: PlugTarget; json: boolean }
+  | { kind: 'switch'; action: SwitchAction; plug: PlugTarget; json: boolean; channel: number }
   | { kind: 'watch'; plug: PlugTarget; json: boolean; intervalMs: number }
   | { kind: 'time'; plug: PlugTarget; json: boolean; timezone?: string }
+  | { kind: 'led'; plug: PlugTarget; json: boolean; set?: boolean }
   | {
       kind: 'simulate';
       count: number;
@@ -60,6 +61,8 @@ const OPTIONS = {
   timezone: { type: 'string' },
   midnight: { type: 'string' },
   'clock-skew': { type: 'string' },
+  channel: { type: 'string' },
+  set: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -67,11 +70,12 @@ type OptionName = keyof typeof OPTIONS;
 const PLUG_OPTIONS: readonly OptionName[] = ['host', 'key', 'timeout', 'json'];
 const ALLOWED: Record<string, readonly OptionName[]> = {
   info: PLUG_OPTIONS,
-  on: PLUG_OPTIONS,
-  off: PLUG_OPTIONS,
-  toggle: PLUG_OPTIONS,
+  on: [...PLUG_OPTIONS, 'channel'],
+  off: [...PLUG_OPTIONS, 'channel'],
+  toggle: [...PLUG_OPTIONS, 'channel'],
   watch: [...PLUG_OPTIONS, 'interval'],
   time: [...PLUG_OPTIONS, 'timezone'],
+  led: [...PLUG_OPTIONS, 'set'],
   simulate: ['count', 'firmware', 'model', 'lf-only', 'host', 'port', 'timezone', 'midnight', 'clock-skew'],
 };
 
@@ -80,16 +84,18 @@ export const COMMANDS = [...Object.keys(ALLOWED), 'discover', 'login', 'logout',
 
 export const USAGE = `Usage: meross-lan <command> [options]
 
-Control Meross MSS310 smart plugs over the local network (no cloud).
+Control Meross smart plugs and strips over the local network (no cloud).
 
 Commands:
   info       show the plug's model, firmware, uuid, relay state and power reading
-  on         switch the relay on
-  off        switch the relay off
+             (a strip: each outlet's state)
+  on         switch the relay on (a strip: every outlet, or --channel N)
+  off        switch the relay off (a strip: every outlet, or --channel N)
   toggle     flip the relay (reads the current state first)
   watch      print power, voltage and current every few seconds until Ctrl-C
   time       show the plug's clock, time zone and when its energy day begins;
              with --timezone ZONE, set the plug's time zone (e.g. Europe/Berlin)
+  led        show whether the plug's status LED is on; with --set on|off, change it
   simulate   run simulated plugs on this machine for testing, until Ctrl-C
   discover   find Meross plugs on the local network (meross-lan discover --help)
   login      sign in to a Meross account once, for the plugs' key and names
@@ -99,14 +105,18 @@ Commands:
   pair       set up a factory-reset plug for local push, without the Meross app
              (meross-lan pair --help)
 
-Plug options (info, on, off, toggle, watch, time):
+Plug options (info, on, off, toggle, watch, time, led):
   --host HOST[:PORT]  the plug's address (port 80 unless given)
   --key KEY           the plug's device key; instead you can set the environment
                       variable MEROSS_KEY, which keeps the key out of your shell
                       history (--key wins if both are given)
   --timeout S         seconds to wait for each reply (default ${DEFAULT_TIMEOUT_S})
   --json              machine-readable output: one JSON object per line
+  --channel N         on, off, toggle: a strip's outlet N (see info); default 0,
+                      a plug's relay or a strip's master switch (every outlet)
   --interval S        watch only: seconds between readings (default ${DEFAULT_INTERVAL_S}, min ${MIN_INTERVAL_S})
+  --set on|off        led only: turn the status LED on or off (plugs that list
+                      Appliance.System.DNDMode; the config's "led" does it at start)
   --timezone ZONE     time only: tell the plug to count its days in ZONE (an IANA
                       name such as Europe/Berlin); without it nothing is changed
 
@@ -202,11 +212,18 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     if (timezone !== undefined && !isTimeZone(timezone)) throw new UsageError(`--timezone "${printable(timezone)}" is not a time zone name such as Europe/Berlin`);
     return { kind: 'time', plug, json, timezone };
   }
+  if (command === 'led') {
+    const set = values.set;
+    if (set !== undefined && set !== 'on' && set !== 'off') throw new UsageError('--set must be on or off');
+    return { kind: 'led', plug, json, set: set === undefined ? undefined : set === 'on' };
+  }
   if (command === 'watch') {
     const interval = values.interval === undefined ? DEFAULT_INTERVAL_S : seconds(values.interval, '--interval', MIN_INTERVAL_S, 3600);
     return { kind: 'watch', plug, json, intervalMs: Math.round(interval * 1000) };
   }
-  return { kind: 'switch', action: command as SwitchAction, plug, json };
+  // A strip's outlets are channels 1..N; 0, the default, is a single plug's relay or a strip's master (all outlets).
+  const channel = values.channel === undefined ? 0 : integer(values.channel, '--channel', 0, 64);
+  return { kind: 'switch', action: command as SwitchAction, plug, json, channel };
 }
 
 function parse(argv: readonly string[]) {

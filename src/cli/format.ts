@@ -1,4 +1,5 @@
 import type { Electricity, SystemInfo } from '../meross';
+import { outletChannels } from '../plug/outlets';
 
 /** The `info --json` object. Readings are null only for a plug that does not meter (no Electricity ability). */
 export interface InfoJson {
@@ -15,6 +16,8 @@ export interface InfoJson {
   amps: number | null;
   /** Wi-Fi signal in % (Appliance.System.Runtime), null where the plug does not list it. */
   wifiSignal: number | null;
+  /** A strip's outlets (channel → on), without its master channel 0; absent for a single plug. */
+  outlets?: Record<string, boolean>;
 }
 
 export function infoJson(host: string, info: SystemInfo, electricity: Electricity | undefined, wifiSignal?: number): InfoJson {
@@ -31,7 +34,14 @@ export function infoJson(host: string, info: SystemInfo, electricity: Electricit
     volts: electricity?.volts ?? null,
     amps: electricity?.amps ?? null,
     wifiSignal: wifiSignal ?? null,
+    ...outletsOf(info),
   };
+}
+
+function outletsOf(info: SystemInfo): Pick<InfoJson, 'outlets'> {
+  const channels = outletChannels(info.relays.keys());
+  if (channels[0] === 0) return {};
+  return { outlets: Object.fromEntries(channels.map((c) => [String(c), info.relays.get(c) === true])) };
 }
 
 export function formatInfo(info: InfoJson): string {
@@ -45,6 +55,9 @@ export function formatInfo(info: InfoJson): string {
   if (info.ip !== undefined) rows.push(['LAN IP', info.ip]);
   if (info.wifiSignal !== null) rows.push(['Wi-Fi', `${info.wifiSignal} % signal`]);
   rows.push(['Relay', onOff(info.on)]);
+  if (info.outlets) {
+    rows.push(['Outlets', Object.entries(info.outlets).map(([c, on]) => `${c} ${onOff(on)}`).join(', ') + ' (--channel N switches one)']);
+  }
   const { watts, volts, amps } = info;
   rows.push(['Power', watts === null || volts === null || amps === null ? 'not metered' : formatElectricity({ watts, volts, amps })]);
   return rows.map(([label, value]) => `${label.padEnd(9)} ${value}\n`).join('');

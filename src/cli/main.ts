@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MerossClient, MerossError } from '../meross';
-import { RUNTIME } from '../meross/namespaces';
+import { DNDMODE, RUNTIME } from '../meross/namespaces';
 import { SimulatedPlug } from '../simulator';
 import { parseCli, USAGE, UsageError, type CliCommand, type PlugTarget, type SwitchAction } from './args';
 import { formatInfo, formatWatchLine, infoJson, onOff, watchJson } from './format';
@@ -10,6 +10,7 @@ import type { CliIo } from './io';
 import { login } from './login';
 import { logout } from './logout';
 import { pair } from './pair';
+import { outletChannels } from '../plug/outlets';
 import { formatTime, plugTime } from './time';
 import { describe } from '../util/describe';
 import { waitOr } from '../util/wait';
@@ -55,7 +56,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         await interruptible(info(command.plug, command.json, io), signal);
         return EXIT_OK;
       case 'switch':
-        await interruptible(switchRelay(command.plug, command.action, command.json, io), signal);
+        await interruptible(switchRelay(command.plug, command.action, command.channel, command.json, io), signal);
         return EXIT_OK;
       case 'watch':
         await watch(command.plug, command.intervalMs, command.json, io, signal);
@@ -65,12 +66,20 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         io.stdout(command.json ? `${JSON.stringify(report)}\n` : formatTime(report));
         return EXIT_OK;
       }
+      case 'led':
+        await interruptible(led(command.plug, command.set, command.json, io), signal);
+        return EXIT_OK;
       case 'simulate':
         await simulate(command, io, signal);
         return EXIT_OK;
     }
   } catch (error) {
     if (error instanceof Interrupted) return EXIT_INTERRUPTED;
+    // A command line that only the plug's answer shows to be wrong (a strip outlet it lacks).
+    if (error instanceof UsageError) {
+      io.stderr(`${PREFIX}${error.message}\n`);
+      return EXIT_USAGE;
+    }
     io.stderr(`${PREFIX}${describeError(error, 'plug' in command ? command.plug.key : undefined)}\n`);
     return EXIT_FAILED;
   }
@@ -107,11 +116,32 @@ async function info(plug: PlugTarget, json: boolean, io: CliIo): Promise<void> {
   io.stdout(json ? `${JSON.stringify(result)}\n` : formatInfo(result));
 }
 
-async function switchRelay(plug: PlugTarget, action: SwitchAction, json: boolean, io: CliIo): Promise<void> {
+/** The status LED (`Appliance.System.DNDMode`): shown, or set and then shown as the plug reports it. */
+async function led(plug: PlugTarget, set: boolean | undefined, json: boolean, io: CliIo): Promise<void> {
   const c = client(plug, io);
-  const on = action === 'toggle' ? !(await c.getOn()) : action === 'on';
-  await c.setOn(on);
-  io.stdout(json ? `${JSON.stringify({ host: c.label, on })}\n` : `${c.label}: relay ${onOff(on)}\n`);
+  if (!(await c.ability()).namespaces.has(DNDMODE)) throw new UsageError('the plug has no status LED setting (it does not list Appliance.System.DNDMode)');
+  if (set !== undefined && (await c.ledOn()) !== set) await c.setLed(set);
+  const on = await c.ledOn();
+  io.stdout(json ? `${JSON.stringify({ host: c.label, led: on })}\n` : `${c.label}: status LED ${onOff(on)}\n`);
+}
+
+async function switchRelay(plug: PlugTarget, action: SwitchAction, channel: number, json: boolean, io: CliIo): Promise<void> {
+  const c = client(plug, io);
+  let on = action === 'on';
+  if (channel === 0) {
+    if (action === 'toggle') on = !(await c.getOn());
+  } else {
+    // A strip lists its outlets in System.All (a ToggleX GET names channel 0 only); a channel it lacks is refused here.
+    const relays = (await c.systemAll()).relays;
+    const outlets = outletChannels(relays.keys()).filter((o) => o !== 0);
+    if (!outlets.includes(channel)) {
+      throw new UsageError(outlets.length > 0 ? `the plug has no outlet ${channel} (its outlets: ${outlets.join(', ')})` : 'the plug has one relay: leave out --channel');
+    }
+    if (action === 'toggle') on = relays.get(channel) !== true;
+  }
+  await c.setOn(on, { channel });
+  const what = channel === 0 ? 'relay' : `outlet ${channel}`;
+  io.stdout(json ? `${JSON.stringify({ host: c.label, ...(channel === 0 ? {} : { channel }), on })}\n` : `${c.label}: ${what} ${onOff(on)}\n`);
 }
 
 /**

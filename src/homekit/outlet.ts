@@ -206,7 +206,11 @@ export class OutletAdapter {
     if (strip) {
       this.accessory.context.outletNames = names;
       this.outlets[0]?.service.setPrimaryService(true);
-    } else delete this.accessory.context.outletNames;
+    } else {
+      // One outlet after all: a restart must not bring back a strip's outlets.
+      delete this.accessory.context.outletNames;
+      delete this.accessory.context.outlets;
+    }
     if (changed) {
       if (strip) this.plug.log.info(`${this.plug.name}: shown as ${channels.length} outlets (${channels.map((c) => this.outletName(c)).join(', ')}).`);
       this.options.cacheChanged?.();

@@ -390,13 +390,16 @@ export class Plug extends EventEmitter<PlugEvents> {
   private async runCycle(): Promise<void> {
     const generation = this.writeGeneration;
     try {
+      let infoRead = false;
       if (this.reachability !== 'online' || this.now() - this.lastInfoRead >= (this.options.infoIntervalMs ?? 300_000)) {
         await this.readInfo(generation);
+        infoRead = true;
       }
       const energyDue = this.now() - this.lastEnergyRead >= this.options.energyPollIntervalMs;
       // The ledger is needed for a meter read, and at every poll of a plug whose total is estimated from power.
       if (energyDue || this.client.abilities?.consumptionX !== true) await this.ledgerReady();
-      const result = await this.readState();
+      // A strip without a meter is read by System.All anyway: the one just read serves this poll.
+      const result = infoRead && this.isStrip && this.client.abilities?.electricity === false ? {} : await this.readState();
       if (this.stopped) return;
       // A write confirmed while this poll was on its way wins over what the poll saw before it.
       const changes: Partial<PlugValues> = {};

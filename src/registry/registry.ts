@@ -247,6 +247,17 @@ export class PlugRegistry extends EventEmitter<RegistryEvents> {
   /** First answer from a plug we had no accessory for: find or create its accessory by uuid. */
   private adopt(plug: Plug, device: DeviceConfig, info: SystemInfo): void {
     this.pendingIdentity--;
+    if (plug.abilities && !plug.abilities.toggle) {
+      // A hub, a sensor …: nothing this plugin could show as an outlet. Said once (a dropped plug is not polled again).
+      this.log.warn(
+        `${plug.name}: this Meross ${info.model.toUpperCase()} (${info.uuid}) lists nothing this plugin can switch (neither ` +
+          'Appliance.Control.ToggleX nor Toggle), so it is not added. If it is a plug or switch, please report its model and ' +
+          'firmware; otherwise remove it from "devices".',
+      );
+      this.drop(plug);
+      this.pruneIfSettled();
+      return;
+    }
     if (this.claimFromCloudOrScan(info.uuid, plug, device)) return;
     if (this.publisher.isPublished(info.uuid)) {
       this.log.warn(`${plug.name}: this plug (${info.uuid}) is listed twice in the config; ignoring the second entry.`);

@@ -30,6 +30,8 @@ export interface DeviceInit {
   firmware: Firmware;
   /** `mss110` takes profiles/mss110.ts instead of the MSS310 profile of `firmware`. */
   model?: Model;
+  /** Namespaces left out of the profile's ability list (and so unanswered): a device the plugin cannot drive. */
+  withoutAbilities?: readonly string[];
   uuid: string;
   mac: string;
   key: string;
@@ -113,7 +115,9 @@ export class PlugDevice {
   private readonly handlers: Record<string, Handler>;
 
   constructor(private readonly init: DeviceInit) {
-    this.profile = init.model && init.model !== 'mss310' ? MODEL_PROFILES[init.model].profile : PROFILES[init.firmware];
+    const profile = init.model && init.model !== 'mss310' ? MODEL_PROFILES[init.model].profile : PROFILES[init.firmware];
+    const left = init.withoutAbilities ?? [];
+    this.profile = left.length === 0 ? profile : { ...profile, ability: Object.fromEntries(Object.entries(profile.ability).filter(([ns]) => !left.includes(ns))) };
     this.startMs = init.now();
     this.skewMs = init.clockSkewMs ?? 0;
     this.driftPpm = init.clockDriftPpm ?? 0;

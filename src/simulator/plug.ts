@@ -73,6 +73,7 @@ export class SimulatedPlug extends EventEmitter<SimulatedPlugEvents> {
     this.device = new PlugDevice({
       firmware: this.firmware,
       model: options.model,
+      withoutAbilities: options.withoutAbilities,
       uuid: this.uuid,
       mac: this.mac,
       key: options.key ?? randomKey(),

@@ -36,8 +36,16 @@ export interface Readings {
 export interface SimulatorOptions {
   /** Default 2. 1 ⇒ hw 1.0.0 / fw 1.1.18 (Toggle, no Multiple); 2 ⇒ hw 2.0.0 / fw 2.1.17 (ToggleX, Multiple). */
   firmware?: Firmware;
-  /** Default `mss310`. `mss110` is the encrypted fw 7.3.37 plug of the mss100 trace (`firmware` is then ignored). */
+  /**
+   * Default `mss310`. Another model brings its own firmware (`firmware` is then ignored): `mss110` the encrypted
+   * fw 7.3.37 plug of the mss100 trace, `mss425e`/`mss425f` power strips with channels 0..N (see `Model`).
+   */
   model?: Model;
+  /**
+   * Namespaces the plug does not list (nor answer), e.g. both relay namespaces for a Meross device that is no switch
+   * at all (a hub, a sensor), to see what the plugin does with something it cannot drive.
+   */
+  withoutAbilities?: readonly string[];
   /** Default: 32 chars, not all hex (like real units), ending with the MAC without colons. */
   uuid?: string;
   /** Default: random with the Meross prefix 48:e1:e9. */

@@ -5,6 +5,13 @@ import { FakeCloud, makeTestCert, type TestCert } from './fake-cloud';
 const DEVICES = [
   { uuid: '2009113111806125175848e1e9000001', devName: 'Desk lamp' },
   { uuid: '2009113111806125175848e1e9000002', devName: 'Kettle', fmwareVersion: '1.1.18', hdwareVersion: '1.0.0' },
+  {
+    uuid: '2009113111806125175848e1e9000003',
+    devName: 'Desk strip',
+    deviceType: 'mss425e',
+    // As MerossIot issue #9 shows a real MSS425E, one outlet renamed in the app, one malformed entry.
+    channels: [{}, { type: 'Switch', devName: 'Monitor' }, { type: 'Switch', devName: 'Switch 2' }, { type: 'Switch', devName: 42 }, { type: 'USB', devName: 'USB' }],
+  },
 ];
 
 describe('Meross cloud API against a fake HTTPS cloud', () => {
@@ -51,6 +58,21 @@ describe('Meross cloud API against a fake HTTPS cloud', () => {
     expect(devices).toEqual([
       { uuid: DEVICES[0].uuid, name: 'Desk lamp', type: 'mss310', subType: 'eu', firmware: '2.1.17', hardware: '2.0.0' },
       { uuid: DEVICES[1].uuid, name: 'Kettle', type: 'mss310', subType: 'eu', firmware: '1.1.18', hardware: '1.0.0' },
+      {
+        uuid: DEVICES[2].uuid,
+        name: 'Desk strip',
+        type: 'mss425e',
+        subType: 'eu',
+        firmware: '2.1.17',
+        hardware: '2.0.0',
+        channels: [
+          { channel: 1, name: 'Monitor', usb: false },
+          { channel: 2, name: 'Switch 2', usb: false },
+          // A number where a name belongs reads as the name it spells, as for devName.
+          { channel: 3, name: '42', usb: false },
+          { channel: 4, name: 'USB', usb: true },
+        ],
+      },
     ]);
     expect(cloud.requests.at(-1)).toMatchObject({ server: 'region', path: '/v1/Device/devList', authorization: `Basic ${session.token}` });
   });

@@ -220,7 +220,7 @@ describe('settings UI in homebridge-config-ui-x (real browser)', () => {
     expect(desk.requests.filter((r) => r.method === 'SET')).toEqual([]);
     const toggled = once(desk, 'toggle');
     await button('Yes, switch off').click();
-    expect(await toggled).toEqual([{ on: false, source: 'request' }]);
+    expect(await toggled).toEqual([{ on: false, source: 'request', channel: 0 }]);
     await frame.getByText(/Desk lamp answers: off/).waitFor();
 
     // 4. Save: a normal config block with the two plugs, their keys, and no password anywhere.

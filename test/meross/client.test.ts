@@ -91,7 +91,7 @@ describe.each(configs)('MerossClient against a simulated plug, $name', ({ sim })
     const toggled = once(plug, 'toggle') as Promise<[ToggleEvent]>;
     await client.setOn(true);
     expect(plug.isOn).toBe(true);
-    expect((await toggled)[0]).toEqual({ on: true, source: 'request' });
+    expect((await toggled)[0]).toEqual({ on: true, source: 'request', channel: 0 });
     const sets = plug.requests.filter((r) => r.method === 'SET');
     expect(sets).toHaveLength(1);
     expect(sets[0]).toMatchObject({

@@ -167,9 +167,11 @@ describe('package.json', () => {
 describe('npm pack', () => {
   /**
    * Measured 2026-12-01: 150 492 bytes packed, 517 731 unpacked, 84 files (compiled JavaScript, the settings UI,
-   * schema, README, CHANGELOG, LICENSE). The budget is about 20 % above; raise it on purpose, not by accident.
+   * schema, README, CHANGELOG, LICENSE). Raised on 2026-12-02 for the plug family (issue #16: strips in the model
+   * and both adapters, the strip and over-temperature simulator the CLI's `simulate` ships): 193 938 packed, 660 762
+   * unpacked, 105 files. The budget is about 20 % above; raise it on purpose, not by accident.
    */
-  const BUDGET = { packed: 185_000, unpacked: 640_000, files: 110 };
+  const BUDGET = { packed: 235_000, unpacked: 800_000, files: 130 };
 
   it('ships only what users need (no tests, TypeScript sources, source maps or stale files), within budget', () => {
     // --ignore-scripts: no `prepare` build here; the test checks the dist/ that `npm test` just built.

@@ -10,7 +10,7 @@ import { UNPLACED_HOST } from '../../src/discovery';
 import type { Plug } from '../../src/plug/plug';
 import { PlugRegistry } from '../../src/registry/registry';
 import type { Placement, PlugEntry, PlugPublisher, Remembered } from '../../src/registry/types';
-import { SimulatedPlug } from '../../src/simulator';
+import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
 import { Log } from '../discovery/helpers';
 
 const KEY = 'registry-key';
@@ -86,8 +86,8 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-async function simulate(): Promise<SimulatedPlug> {
-  const sim = await SimulatedPlug.start({ host: '127.0.0.1', port: 0, key: KEY });
+async function simulate(options: SimulatorOptions = {}): Promise<SimulatedPlug> {
+  const sim = await SimulatedPlug.start({ host: '127.0.0.1', port: 0, key: KEY, ...options });
   sims.push(sim);
   return sim;
 }
@@ -184,6 +184,58 @@ describe('the plug registry', () => {
     // Its accessory goes from this bridge without a "removed" line: it was reported as run elsewhere.
     expect(publisher.events).toEqual(['prune Kettle (quiet)']);
     other.releaseAll();
+  });
+
+  it('skips, with one line, a Meross device that lists nothing it can switch, and runs a strip beside it', async () => {
+    const hub = await simulate({ withoutAbilities: ['Appliance.Control.ToggleX', 'Appliance.Control.Toggle'] });
+    const strip = await simulate({ model: 'mss425e' });
+    const publisher = new MemoryPublisher();
+    const log = new Log();
+    const registry = makeRegistry([{ host: hub.address, name: 'Hub' }, { host: strip.address, name: 'Strip' }], publisher, log);
+    registry.launch();
+    await vi.waitFor(() => expect(publisher.events).toContain('register Strip'));
+    await vi.waitFor(() => expect(log.lines.some(([, m]) => m.startsWith('Hub: '))).toBe(true));
+    expect(log.lines.filter(([, m]) => m.startsWith('Hub: '))).toEqual([
+      ['warn', expect.stringMatching(/^Hub: this Meross MSS310 \(\w{32}\) lists nothing this plugin can switch .* not added/) as unknown as string],
+    ]);
+    expect(registry.plugs.map((p) => p.name)).toEqual(['Strip']);
+    expect(publisher.events).toEqual(['register Strip']);
+  });
+
+  it("names a strip's outlets as the Meross app does, and ignores a cache whose channels are not what it wrote", async () => {
+    const strip = await simulate({ model: 'mss425e' });
+    const single = await simulate();
+    const dir = folder();
+    const channels = [
+      { channel: 1, name: 'Monitor', usb: false },
+      { channel: 4, name: 'USB', usb: true },
+    ];
+    const odd = [{ channel: 'one', name: 5 }, null];
+    await writeCloudCache(dir, {
+      version: 1,
+      email: 'a@b.c',
+      base: 'https://iot.meross.com',
+      key: KEY,
+      devices: [
+        { uuid: strip.uuid, name: 'Desk strip', type: 'mss425e', channels },
+        { uuid: single.uuid, name: 'Lamp', type: 'mss310', channels: odd as unknown as typeof channels },
+      ],
+    });
+    const registry = makeRegistry(
+      [
+        { host: strip.address, key: KEY, uuid: strip.uuid },
+        { host: single.address, key: KEY, uuid: single.uuid },
+      ],
+      new MemoryPublisher(),
+      new Log(),
+      dir,
+      { cloud: { email: 'a@b.c' } },
+    );
+    registry.waitForCloud(() => undefined);
+    registry.launch();
+    const [stripPlug, singlePlug] = [strip.uuid, single.uuid].map((u) => registry.plugs.find((p) => p.uuid === u)!);
+    expect([1, 2, 4].map((c) => stripPlug.outletLabel(c))).toEqual([{ name: 'Monitor', usb: false }, undefined, { name: 'USB', usb: true }]);
+    expect(singlePlug.outletLabel(0)).toBeUndefined();
   });
 
   it('runs the plugs of the account from the cloud cache, named as in the Meross app, and keeps cloud plugs it cannot check', async () => {

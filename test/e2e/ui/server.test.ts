@@ -183,7 +183,7 @@ describe('settings UI server (server.js over IPC)', () => {
     const toggled = once(desk, 'toggle');
     const switched = await server.request('/switch', { ...target, on: false, confirm: true });
     expect(switched.data).toEqual({ on: false });
-    expect(await toggled).toEqual([{ on: false, source: 'request' }]);
+    expect(await toggled).toEqual([{ on: false, source: 'request', channel: 0 }]);
     expect(desk.isOn).toBe(false);
 
     const fridge = await server.request('/test', { host: plugs[1].address, key: 'wrong', uuid: plugs[1].uuid });
