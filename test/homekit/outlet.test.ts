@@ -203,6 +203,7 @@ describe('HomeKit: a power strip', () => {
     expect(toSingle.plug.isStrip).toBe(false);
     expect(Object.keys(toSingle.outlets())).toEqual(['']);
     expect(toSingle.accessory.context.outletNames).toBeUndefined();
+    expect(toSingle.accessory.context.outlets).toBeUndefined();
     const single = toSingle.accessory.getService(toSingle.api.hap.Service.Outlet)!;
     await single.getCharacteristic(toSingle.api.hap.Characteristic.On).handleSetRequest(true);
     expect(toSingle.sim.isOn).toBe(true);
