@@ -104,8 +104,14 @@ export class MatterOutletAdapter {
     this.accessory = {
       UUID: options.uuid,
       displayName: options.name,
-      // A strip's parent only holds its outlets (Homebridge composes it); BridgedNode is the plain container type.
-      deviceType: this.strip ? (matter.deviceTypes.BridgedNode ?? matter.deviceTypes.OnOffOutlet) : matter.deviceTypes.OnOffOutlet,
+      // A strip's parent only holds its outlets. Homebridge 2.4 documents deviceTypes.BridgedNode (matter.js
+      // BridgedNodeEndpoint) as the container for an accessory with parts, and its AccessoryManager handles it as
+      // such: it skips adding Bridged Device Basic Information (the type has it), and gives any parent with parts the
+      // FixedLabel "composed" and a wired PowerSource that Apple's controller needs to bind the children. Checked end to
+      // end with a matter.js controller (test/e2e/strip-matter.test.ts): types 0x0013 on the parent, 0x010A on each
+      // part. Any other parent type would add clusters of its own, e.g. an OnOffOutlet parent an on/off without
+      // handlers standing for the master. The publisher does not publish strips where BridgedNode is missing.
+      deviceType: this.strip ? matter.deviceTypes.BridgedNode : matter.deviceTypes.OnOffOutlet,
       serialNumber: options.plugUuid,
       manufacturer: 'Meross',
       model: info?.model.toUpperCase() ?? cached?.model ?? 'MSS310',
@@ -154,8 +160,12 @@ export class MatterOutletAdapter {
    * already rebuilt, so endpoint ids and the controllers' fabric stay as they were), then starts pushing changes.
    */
   async register(pluginName: string, platformName: string): Promise<boolean> {
+    // Replaced while it waited in the publisher's queue: registering it now would only have to be undone.
+    if (this.retired) return false;
     await this.matter.registerPlatformAccessories(pluginName, platformName, [this.accessory]);
     const registered = await this.whenRegistered();
+    // Replaced meanwhile (the strip answered while its first guess was being published): not a failure to report.
+    if (this.retired) return false;
     if (!registered) {
       this.options.log.warn(`${this.plug.name}: Homebridge did not finish publishing this plug over Matter (its log says why); it stays HomeKit-only until the next start.`);
       return false;
@@ -176,8 +186,9 @@ export class MatterOutletAdapter {
   private async whenRegistered(): Promise<boolean> {
     if (typeof this.matter.getAccessoryState !== 'function') return true;
     const deadline = Date.now() + REGISTRATION_WAIT_MS;
+    // Even when replaced meanwhile, wait for the end: the publisher's unregister must find the endpoint there, or it
+    // would be built after the unregister and block the new shape's registration ("already registered").
     for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
-      if (this.retired) return false;
       if (await this.matter.getAccessoryState(this.uuid, 'onOff', this.partOf(this.channels[0]))) return true;
       if (Date.now() >= deadline) return false;
       await delay(wait, undefined, { ref: false });

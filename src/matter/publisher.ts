@@ -18,7 +18,10 @@ export interface MatterPublisherOptions {
  */
 export class MatterPublisher {
   private readonly cached = new Map<string, MatterOutletAccessory>();
+  /** By the plug's uuid (the accessory UUID depends on the plug's shape). */
   private readonly adapters = new Map<string, MatterOutletAdapter>();
+  /** Plugs attached (published, or waiting for a shape this Homebridge can publish). */
+  private readonly attached = new Set<string>();
   /** Registrations run one after another, so Homebridge builds endpoints in config order. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -32,25 +35,41 @@ export class MatterPublisher {
     this.cached.set(accessory.UUID, accessory as MatterOutletAccessory);
   }
 
-  accessoryUuid(plugUuid: string): string {
-    return this.support.matter.uuid.generate(`${this.options.pluginName}:${plugUuid}`);
+  /**
+   * A single plug's accessory UUID is the one every earlier version gave it. A strip's differs: when a plug first
+   * published as one outlet turns out to be a strip (or the other way round), the old accessory is unregistered and
+   * the new one registered at once, and Homebridge would refuse the same UUID until the old endpoint has closed, which
+   * its API gives no way to wait for (its unregister call resolves before the endpoint is gone, and the accessory's
+   * state reads as absent while it closes). Found by test/e2e/strip-matter.test.ts.
+   */
+  accessoryUuid(plugUuid: string, strip = false): string {
+    return this.support.matter.uuid.generate(`${this.options.pluginName}:${plugUuid}${strip ? ':strip' : ''}`);
   }
 
   /** Publishes `plug` over Matter (once per plug; later calls for the same plug are ignored). */
   attach(plug: Plug, displayName: string): void {
     const plugUuid = plug.uuid;
     if (!this.options.publish || !plugUuid) return;
-    const uuid = this.accessoryUuid(plugUuid);
-    if (this.adapters.has(uuid)) return;
+    if (this.attached.has(plugUuid)) return;
+    this.attached.add(plugUuid);
     this.publish(plug, plugUuid, displayName);
     // A plug first seen as one outlet turned out to be a strip (or the other way round): another endpoint structure.
     plug.on('outlets', () => this.reshape(plug, plugUuid, displayName));
   }
 
   private publish(plug: Plug, plugUuid: string, displayName: string): void {
-    const uuid = this.accessoryUuid(plugUuid);
+    if (plug.isStrip && !this.support.matter.deviceTypes.BridgedNode) {
+      // A strip is a composed device (src/matter/outlet.ts); without a container type its master would have to pose as
+      // an outlet that switches everything. Keep it HomeKit-only rather than show that.
+      this.options.log.info(`${displayName}: this Homebridge cannot publish composed Matter devices, so the strip stays HomeKit-only; Homebridge 2.4 can.`);
+      return;
+    }
+    const uuid = this.accessoryUuid(plugUuid, plug.isStrip);
     const name = matterName(displayName);
     const cached = this.cached.get(uuid);
+    // The cache may still hold the plug in its other shape (the HomeKit cache knew it was a strip, Matter's did not):
+    // that accessory would stay beside the new one as a dead device.
+    const otherShape = this.cached.get(this.accessoryUuid(plugUuid, !plug.isStrip));
     const adapter = new MatterOutletAdapter(this.support.matter, plug, {
       uuid,
       name,
@@ -59,8 +78,12 @@ export class MatterPublisher {
       cached,
       log: this.options.log,
     });
-    this.adapters.set(uuid, adapter);
+    this.adapters.set(plugUuid, adapter);
     this.cached.delete(uuid);
+    if (otherShape) {
+      this.cached.delete(otherShape.UUID);
+      this.queue = this.queue.then(() => this.unregister(otherShape, displayName));
+    }
     this.queue = this.queue
       .then(() => adapter.register(this.options.pluginName, this.options.platformName))
       .then(
@@ -73,21 +96,26 @@ export class MatterPublisher {
 
   /** Replaces a plug's Matter accessory by one of the new shape (Homebridge cannot change an endpoint's parts in place). */
   private reshape(plug: Plug, plugUuid: string, displayName: string): void {
-    const uuid = this.accessoryUuid(plugUuid);
-    const old = this.adapters.get(uuid);
-    if (!old) return;
-    old.retire();
-    this.adapters.delete(uuid);
-    const outlets = plug.isStrip ? `${plug.outlets.length} outlets` : 'one outlet';
-    this.queue = this.queue
-      .then(() => this.support.matter.unregisterPlatformAccessories(this.options.pluginName, this.options.platformName, [old.accessory]))
-      .then(
-        () => this.options.log.info(`${displayName}: has ${outlets}; published again over Matter with that shape.`),
-        (error: unknown) => this.options.log.warn(`${displayName}: could not remove its old Matter accessory: ${describe(error)}`),
-      )
-      .then(() => {
-        if (!this.adapters.has(uuid)) this.publish(plug, plugUuid, displayName);
-      });
+    const old = this.adapters.get(plugUuid);
+    if (old) {
+      old.retire();
+      this.adapters.delete(plugUuid);
+      const outlets = plug.isStrip ? `${plug.outlets.length} outlets` : 'one outlet';
+      this.options.log.info(`${displayName}: has ${outlets}; publishing it again over Matter with that shape.`);
+      this.queue = this.queue.then(() => this.unregister(old.accessory, displayName));
+    }
+    // Also for a plug not published yet (a strip this Homebridge could not compose that turned out to be none).
+    this.queue = this.queue.then(() => {
+      if (!this.adapters.has(plugUuid)) this.publish(plug, plugUuid, displayName);
+    });
+  }
+
+  private async unregister(accessory: MatterOutletAccessory, displayName: string): Promise<void> {
+    try {
+      await this.support.matter.unregisterPlatformAccessories(this.options.pluginName, this.options.platformName, [accessory]);
+    } catch (error) {
+      this.options.log.warn(`${displayName}: could not remove its old Matter accessory: ${describe(error)}`);
+    }
   }
 
   /**
@@ -106,8 +134,15 @@ export class MatterPublisher {
     });
   }
 
-  /** Resolves once every registration started so far has finished (tests, shutdown). */
-  settled(): Promise<void> {
-    return this.queue;
+  /**
+   * Resolves once every registration started so far has finished (tests, shutdown), including the one a reshape
+   * queues from inside the queue.
+   */
+  async settled(): Promise<void> {
+    for (let queue = this.queue; ; ) {
+      await queue;
+      if (queue === this.queue) return;
+      queue = this.queue;
+    }
   }
 }

@@ -121,3 +121,67 @@ export async function waitForOutlets(node: PairedNode, count: number, timeoutMs 
     node.events.attributeChanged.on(check);
   });
 }
+
+/** Device type of Matter's bridged node (the container Homebridge composes a device with parts under). */
+export const BRIDGED_NODE = 0x0013;
+
+export interface BridgedDevice {
+  endpoint: Endpoint;
+  number: number;
+  serial: string;
+  deviceTypes: number[];
+  /** The composed device's child endpoints (a strip's outlets), by the label Homebridge tags each with. */
+  parts: Map<string, { endpoint: Endpoint; number: number; deviceTypes: number[] }>;
+}
+
+const deviceTypesOf = (endpoint: Endpoint): number[] =>
+  (endpoint.getClusterClient(Descriptor.Complete)?.attributes.deviceTypeList.getLocal() ?? []).map((t) => Number(t.deviceType));
+
+/**
+ * Every bridged device under the node (anything with a serial number in its Bridged Device Basic Information), with
+ * its child endpoints. Homebridge tags each part with a Descriptor TagList entry whose label is the part's name.
+ */
+export function bridgedDevices(node: PairedNode): Map<string, BridgedDevice> {
+  const found = new Map<string, BridgedDevice>();
+  const walk = (endpoint: Endpoint): void => {
+    const serial = endpoint.getClusterClient(BridgedDeviceBasicInformation.Complete)?.attributes.serialNumber.getLocal();
+    if (serial) {
+      const parts: BridgedDevice['parts'] = new Map();
+      for (const child of endpoint.getChildEndpoints()) {
+        const descriptor = child.getClusterClient(Descriptor.Complete);
+        const tags = (descriptor?.attributes as { tagList?: { getLocal(): Array<{ label?: string | null }> | undefined } } | undefined)?.tagList?.getLocal() ?? [];
+        const label = tags.find((t) => t.label)?.label ?? `endpoint ${child.getNumber()}`;
+        parts.set(label, { endpoint: child, number: Number(child.getNumber()), deviceTypes: deviceTypesOf(child) });
+      }
+      found.set(serial, { endpoint, number: Number(endpoint.getNumber()), serial, deviceTypes: deviceTypesOf(endpoint), parts });
+      return;
+    }
+    for (const child of endpoint.getChildEndpoints()) walk(child);
+  };
+  const root = node.getRootEndpoint();
+  if (root) walk(root);
+  return found;
+}
+
+/** Waits (on the node's structure and attribute reports, not on time) until `accept` holds for the bridged devices. */
+export async function waitForDevices(node: PairedNode, accept: (found: Map<string, BridgedDevice>) => boolean, timeoutMs = 10_000): Promise<Map<string, BridgedDevice>> {
+  const now = bridgedDevices(node);
+  if (accept(now)) return now;
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      const found = bridgedDevices(node);
+      if (!accept(found)) return;
+      clearTimeout(timer);
+      node.events.structureChanged.off(check);
+      node.events.attributeChanged.off(check);
+      resolve(found);
+    };
+    const timer = setTimeout(() => {
+      node.events.structureChanged.off(check);
+      node.events.attributeChanged.off(check);
+      reject(new Error(`the Matter devices did not reach the expected shape within ${timeoutMs} ms`));
+    }, timeoutMs);
+    node.events.structureChanged.on(check);
+    node.events.attributeChanged.on(check);
+  });
+}

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { API, PlatformAccessory } from 'homebridge' with { 'resolution-mode': 'import' };
+import type { API, PlatformAccessory, Service } from 'homebridge' with { 'resolution-mode': 'import' };
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeEveTypes } from '../../src/homekit/eve';
 import { HISTORY_SERVICE_UUID } from '../../src/homekit/history-service';
@@ -113,5 +113,125 @@ describe('HomeKit Outlet: the characteristics the plug can fill', () => {
     ]);
     // And once per run, what the plug is and how it hears the Wi-Fi.
     expect(lines(again.plug).filter((m) => /^Lamp: MSS310 hardware/.test(m))).toEqual(['Lamp: MSS310 hardware 2.0.0, firmware 2.1.17, Wi-Fi signal 76 %.']);
+  });
+});
+
+describe('HomeKit: a power strip', () => {
+  const CONFIGURED_NAME = '000000E3-0000-1000-8000-0026BB765291';
+
+  interface StripRig extends Omit<Rig, 'shape'> {
+    /** The Outlet services by subtype ('' for an untyped one): their characteristic UUIDs. */
+    outlets(): Record<string, string[]>;
+    service(channel: number): Service;
+  }
+
+  async function stripRig(options: { model?: SimulatorOptions['model']; restoredOutlets?: unknown; cached?: (accessory: PlatformAccessory<OutletContext>, api: API) => void }): Promise<StripRig> {
+    const api = await homebridgeApi();
+    const sim = await SimulatedPlug.start({ model: options.model ?? 'mss425e', on: false });
+    sims.push(sim);
+    const plug = new Plug({ host: sim.address, key: sim.key, uuid: sim.uuid, name: 'Strip', pollIntervalMs: 30_000, energyPollIntervalMs: 300_000, timeoutMs: 2000, outletInUseWatts: 2, restoredOutlets: options.restoredOutlets, log: captureLog() });
+    plugs.push(plug);
+    const accessory = new api.platformAccessory<OutletContext>('Strip', api.hap.uuid.generate(sim.uuid), api.hap.Categories.OUTLET);
+    options.cached?.(accessory, api);
+    const r = { api, sim, plug, accessory, cacheWrites: 0 } as StripRig;
+    r.adapter = new OutletAdapter(api, makeEveTypes(api), accessory, plug, { cacheChanged: () => void r.cacheWrites++ });
+    adapters.push(r.adapter);
+    r.outlets = () => Object.fromEntries(accessory.services.filter((s) => s.UUID === api.hap.Service.Outlet.UUID).map((s) => [s.subtype ?? '', s.characteristics.map((c) => c.UUID)]));
+    r.service = (channel) => {
+      const found = accessory.getServiceById(api.hap.Service.Outlet, `outlet-${channel}`);
+      if (!found) throw new Error(`no outlet-${channel}`);
+      return found;
+    };
+    return r;
+  }
+
+  const name = (r: StripRig, channel: number): unknown => r.service(channel).getCharacteristic(r.api.hap.Characteristic.ConfiguredName).value;
+  const on = (r: StripRig, channel: number) => r.service(channel).getCharacteristic(r.api.hap.Characteristic.On);
+
+  it('shows one Outlet per outlet (no master, no meter), the first primary, each switching its own channel', async () => {
+    const r = await stripRig({});
+    await r.plug.pollNow();
+    const outlets = r.outlets();
+    expect(Object.keys(outlets).sort()).toEqual(['outlet-1', 'outlet-2', 'outlet-3', 'outlet-4']);
+    for (const chars of Object.values(outlets)) expect(chars.sort()).toEqual([NAME, ON, IN_USE, CONFIGURED_NAME].sort());
+    expect(r.accessory.services.some((s) => s.UUID === HISTORY_SERVICE_UUID)).toBe(false);
+    expect(r.service(1).isPrimaryService).toBe(true);
+    expect([1, 2, 3, 4].map((c) => name(r, c))).toEqual(['Outlet 1', 'Outlet 2', 'Outlet 3', 'Outlet 4']);
+
+    await on(r, 3).handleSetRequest(true);
+    expect(r.sim.channels.map((c) => r.sim.channelOn(c))).toEqual([true, false, false, true, false]);
+    expect(await on(r, 3).handleGetRequest()).toBe(true);
+    expect(await on(r, 2).handleGetRequest()).toBe(false);
+    // A press on the strip shows on that outlet's service only, in use while it is on (a strip has no meter).
+    r.sim.press(1);
+    await r.plug.pollNow();
+    expect([1, 2, 3, 4].map((c) => on(r, c).value)).toEqual([true, false, true, false]);
+    expect(r.service(1).getCharacteristic(r.api.hap.Characteristic.OutletInUse).value).toBe(true);
+    expect(r.accessory.context.outlets).toEqual({ 1: true, 2: false, 3: true, 4: false });
+  });
+
+  it('turns a cached single-outlet accessory (with the Eve set) into a strip on its first answer, and a cached strip that is none back', async () => {
+    const toStrip = await stripRig({
+      cached: (accessory, api) => {
+        const outlet = accessory.addService(api.hap.Service.Outlet, 'Strip');
+        for (const type of Object.values(makeEveTypes(api)).filter((t) => 'UUID' in t && ENERGY.includes((t as { UUID: string }).UUID))) {
+          outlet.addCharacteristic(type as never);
+        }
+        accessory.context.metering = { power: true, total: true };
+      },
+    });
+    expect(Object.keys(toStrip.outlets())).toEqual(['']);
+    expect(toStrip.outlets()['']).toEqual(expect.arrayContaining(ENERGY));
+    await toStrip.plug.pollNow();
+    expect(Object.keys(toStrip.outlets()).sort()).toEqual(['outlet-1', 'outlet-2', 'outlet-3', 'outlet-4']);
+    for (const chars of Object.values(toStrip.outlets())) for (const eve of ENERGY) expect(chars).not.toContain(eve);
+    expect(toStrip.accessory.services.some((s) => s.UUID === HISTORY_SERVICE_UUID)).toBe(false);
+    expect(toStrip.cacheWrites).toBeGreaterThan(0);
+    expect((toStrip.plug.log as ReturnType<typeof captureLog>).lines).toContainEqual(['info', 'Strip: shown as 4 outlets (Outlet 1, Outlet 2, Outlet 3, Outlet 4).']);
+
+    // The other way: the cache (services and remembered outlets) says strip, the device is a single plug.
+    const toSingle = await stripRig({
+      model: 'mss210',
+      restoredOutlets: { 1: true, 2: false },
+      cached: (accessory, api) => {
+        for (const c of [1, 2]) accessory.addService(api.hap.Service.Outlet, `Outlet ${c}`, `outlet-${c}`);
+      },
+    });
+    expect(toSingle.plug.isStrip).toBe(true);
+    expect(Object.keys(toSingle.outlets()).sort()).toEqual(['outlet-1', 'outlet-2']);
+    await toSingle.plug.pollNow();
+    expect(toSingle.plug.isStrip).toBe(false);
+    expect(Object.keys(toSingle.outlets())).toEqual(['']);
+    expect(toSingle.accessory.context.outletNames).toBeUndefined();
+    expect(toSingle.accessory.context.outlets).toBeUndefined();
+    const single = toSingle.accessory.getService(toSingle.api.hap.Service.Outlet)!;
+    await single.getCharacteristic(toSingle.api.hap.Characteristic.On).handleSetRequest(true);
+    expect(toSingle.sim.isOn).toBe(true);
+  });
+
+  it('shows a restarted strip\'s outlets from the cache before it answers', async () => {
+    const r = await stripRig({ restoredOutlets: { 1: false, 2: true, 3: false, 4: true } });
+    expect(Object.keys(r.outlets()).sort()).toEqual(['outlet-1', 'outlet-2', 'outlet-3', 'outlet-4']);
+    expect(await Promise.all([1, 2, 3, 4].map((c) => on(r, c).handleGetRequest()))).toEqual([false, true, false, true]);
+  });
+
+  it('takes the Meross app\'s outlet names, also when they come later, but keeps a name the user gave in the Home app', async () => {
+    const r = await stripRig({});
+    await r.plug.pollNow();
+    expect(name(r, 1)).toBe('Outlet 1');
+    // The user renames outlet 2 in the Home app (HAP writes ConfiguredName).
+    await r.service(2).getCharacteristic(r.api.hap.Characteristic.ConfiguredName).handleSetRequest('Aquarium');
+    const writes = r.cacheWrites;
+    r.plug.labelOutlets(
+      new Map([
+        [1, { name: 'Desk lamp', usb: false }],
+        [2, { name: 'Radio', usb: false }],
+        [4, { name: '', usb: true }],
+      ]),
+    );
+    expect([1, 2, 3, 4].map((c) => name(r, c))).toEqual(['Desk lamp', 'Aquarium', 'Outlet 3', 'USB']);
+    expect(r.service(1).getCharacteristic(r.api.hap.Characteristic.Name).value).toBe('Desk lamp');
+    expect(r.accessory.context.outletNames).toMatchObject({ 1: 'Desk lamp', 3: 'Outlet 3', 4: 'USB' });
+    expect(r.cacheWrites).toBeGreaterThan(writes);
   });
 });

@@ -5,6 +5,7 @@ import { MatterOutletAdapter, matterName, outletShape, type MatterOutletAccessor
 import { MatterPublisher } from '../../src/matter/publisher';
 import { Plug, type PlugLogger } from '../../src/plug/plug';
 import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
+import { captureLog } from '../plug/capture-log';
 
 type State = Record<string, Record<string, unknown>>;
 
@@ -12,6 +13,8 @@ interface Update {
   uuid: string;
   cluster: string;
   attributes: Record<string, unknown>;
+  /** A composed accessory's part (a strip's outlet), or undefined for the accessory itself. */
+  partId?: string;
   /** Whether a command handler was running when the update was sent. */
   inHandler: boolean;
 }
@@ -23,8 +26,14 @@ class FailureStatus extends Error {}
  * bridged registration finishes after the promise resolves; a restored endpoint keeps its cached state; a command
  * runs the plugin's handler first and only then sets the state itself (toggle flips what the endpoint held).
  */
+/** Where the fake keeps an endpoint: the accessory's UUID, or `UUID/partId` for one of its parts. */
+const at = (uuid: string, partId?: string): string => (partId === undefined ? uuid : `${uuid}/${partId}`);
+
 class FakeMatter extends EventEmitter<{ update: [Update] }> {
-  readonly endpoints = new Map<string, { accessory: MatterOutletAccessory; state: State }>();
+  /** Endpoints by `at(uuid, partId)`; a part's `handlers` are its own. */
+  readonly endpoints = new Map<string, { accessory: MatterOutletAccessory; state: State; handlers?: MatterOutletAccessory['handlers'] }>();
+  /** Finish each registration on the next turn of the event loop by itself (publisher tests), not on finishRegistrations(). */
+  autoFinish = false;
   readonly updates: Update[] = [];
   readonly registered: MatterOutletAccessory[] = [];
   readonly unregistered: string[] = [];
@@ -37,32 +46,41 @@ class FakeMatter extends EventEmitter<{ update: [Update] }> {
 
   private makeApi(): MatterAPI {
     const fake = {
-      deviceTypes: { OnOffOutlet: { name: 'OnOffPlugInUnit' } },
+      deviceTypes: { OnOffOutlet: { name: 'OnOffPlugInUnit' }, BridgedNode: { name: 'BridgedNode' } },
       uuid: { generate: (s: string) => `uuid:${s}` },
       status: { Failure: FailureStatus },
       registerPlatformAccessories: async (_plugin: string, _platform: string, list: MatterOutletAccessory[]) => {
         for (const accessory of list) {
           this.registered.push(accessory);
           const restored = this.restored.get(accessory.UUID);
-          const state: State = restored ?? (JSON.parse(JSON.stringify(accessory.clusters)) as State);
+          const state: State = restored ?? (JSON.parse(JSON.stringify(accessory.clusters ?? {})) as State);
           state.bridgedDeviceBasicInformation = { ...state.bridgedDeviceBasicInformation, reachable: true };
-          if (restored) this.endpoints.set(accessory.UUID, { accessory, state });
+          const build = (): void => {
+            this.endpoints.set(accessory.UUID, { accessory, state, handlers: accessory.handlers });
+            for (const part of accessory.parts ?? []) {
+              const partState = this.restored.get(at(accessory.UUID, part.id)) ?? (JSON.parse(JSON.stringify(part.clusters ?? {})) as State);
+              this.endpoints.set(at(accessory.UUID, part.id), { accessory, state: partState, handlers: part.handlers });
+            }
+          };
+          if (restored) build();
           // A new endpoint appears only once Homebridge has built it, after this call returned.
-          else this.pendingRegistration.push(() => this.endpoints.set(accessory.UUID, { accessory, state }));
+          else if (this.autoFinish) setImmediate(build);
+          else this.pendingRegistration.push(build);
         }
       },
-      getAccessoryState: async (uuid: string, cluster: string) => this.endpoints.get(uuid)?.state[cluster],
-      updateAccessoryState: async (uuid: string, cluster: string, attributes: Record<string, unknown>) => {
-        const update = { uuid, cluster, attributes, inHandler: this.inHandler };
+      getAccessoryState: async (uuid: string, cluster: string, partId?: string) => this.endpoints.get(at(uuid, partId))?.state[cluster],
+      updateAccessoryState: async (uuid: string, cluster: string, attributes: Record<string, unknown>, partId?: string) => {
+        const update: Update = { uuid, cluster, attributes, inHandler: this.inHandler, ...(partId === undefined ? {} : { partId }) };
         this.updates.push(update);
         this.emit('update', update);
-        const endpoint = this.endpoints.get(uuid);
+        const endpoint = this.endpoints.get(at(uuid, partId));
         if (!endpoint) return; // Homebridge drops it (and logs at debug)
         endpoint.state[cluster] = { ...endpoint.state[cluster], ...attributes };
       },
       updatePlatformAccessories: async () => undefined,
       unregisterPlatformAccessories: async (_plugin: string, _platform: string, list: MatterOutletAccessory[]) => {
         this.unregistered.push(...list.map((a) => a.UUID));
+        for (const a of list) for (const key of [...this.endpoints.keys()]) if (key === a.UUID || key.startsWith(`${a.UUID}/`)) this.endpoints.delete(key);
       },
     };
     // Only the members the plugin uses exist here; the cast stands in for the rest of Homebridge's MatterAPI.
@@ -74,16 +92,16 @@ class FakeMatter extends EventEmitter<{ update: [Update] }> {
     for (const done of this.pendingRegistration.splice(0)) done();
   }
 
-  state(uuid: string): State {
-    const endpoint = this.endpoints.get(uuid);
+  state(uuid: string, partId?: string): State {
+    const endpoint = this.endpoints.get(at(uuid, partId));
     if (!endpoint) throw new Error(`no endpoint ${uuid}`);
     return endpoint.state;
   }
 
   /** A controller's OnOff command, run the way Homebridge's OnOff behaviour runs it. */
-  async command(uuid: string, command: 'on' | 'off' | 'toggle'): Promise<void> {
-    const endpoint = this.endpoints.get(uuid);
-    const handler = endpoint?.accessory.handlers?.onOff?.[command];
+  async command(uuid: string, command: 'on' | 'off' | 'toggle', partId?: string): Promise<void> {
+    const endpoint = this.endpoints.get(at(uuid, partId));
+    const handler = endpoint?.handlers?.onOff?.[command];
     if (!endpoint || !handler) throw new Error(`no ${command} handler`);
     this.inHandler = true;
     try {
@@ -349,5 +367,148 @@ describe('Matter publisher', () => {
     await publisher.settled();
     expect(fake.registered).toEqual([]);
     expect(fake.unregistered).toEqual([`uuid:homebridge-meross-lan:${plug.uuid}`]);
+  });
+});
+
+describe('Matter: a power strip', () => {
+  const STRIP_OUTLETS = [1, 2, 3, 4];
+
+  async function stripPlug(name = 'Strip'): Promise<{ sim: SimulatedPlug; plug: Plug }> {
+    const sim = await SimulatedPlug.start({ model: 'mss425e', on: false });
+    sims.push(sim);
+    const plug = new Plug({ host: sim.address, key: sim.key, uuid: sim.uuid, name, pollIntervalMs: 60_000, energyPollIntervalMs: 60_000, timeoutMs: 1000, outletInUseWatts: 2, log });
+    plugs.push(plug);
+    return { sim, plug };
+  }
+
+  async function publishStrip(fake: FakeMatter, plug: Plug): Promise<MatterOutletAdapter> {
+    const adapter = new MatterOutletAdapter(fake.api, plug, { uuid: 'uuid:strip', name: 'Strip', plugUuid: plug.uuid!, shape: outletShape(plug, undefined, true), log });
+    const registered = adapter.register('homebridge-meross-lan', 'MerossLan');
+    fake.finishRegistrations();
+    await registered;
+    return adapter;
+  }
+
+  it('is a bridged node composed of one OnOffOutlet part per outlet (no master, no meter), named after the Meross app', async () => {
+    const { sim, plug } = await stripPlug();
+    await plug.pollNow();
+    plug.labelOutlets(
+      new Map([
+        [1, { name: 'Desk lamp', usb: false }],
+        [4, { name: '', usb: true }],
+      ]),
+    );
+    const fake = new FakeMatter();
+    await publishStrip(fake, plug);
+    const [accessory] = fake.registered;
+    expect(accessory.deviceType).toBe(fake.api.deviceTypes.BridgedNode);
+    expect(accessory).toMatchObject({ serialNumber: sim.uuid, model: 'MSS425E' });
+    // The parent holds no on/off of its own (that would be the master, which switches every outlet).
+    expect(accessory.clusters).toBeUndefined();
+    expect(accessory.handlers).toBeUndefined();
+    expect(accessory.parts?.map((p) => [p.id, p.displayName, p.deviceType])).toEqual([
+      ['outlet-1', 'Desk lamp', fake.api.deviceTypes.OnOffOutlet],
+      ['outlet-2', 'Outlet 2', fake.api.deviceTypes.OnOffOutlet],
+      ['outlet-3', 'Outlet 3', fake.api.deviceTypes.OnOffOutlet],
+      ['outlet-4', 'USB', fake.api.deviceTypes.OnOffOutlet],
+    ]);
+    for (const part of accessory.parts ?? []) {
+      expect(Object.keys(part.clusters ?? {})).toEqual(['onOff']);
+      expect(Object.keys(part.handlers?.onOff ?? {}).sort()).toEqual(['off', 'on', 'toggle']);
+    }
+    expect(fake.updates).toEqual([]);
+  });
+
+  it('switches exactly the outlet a part was commanded for, and reports a button press on that part only', async () => {
+    const { sim, plug } = await stripPlug();
+    await plug.pollNow();
+    const fake = new FakeMatter();
+    await publishStrip(fake, plug);
+    const onTheStrip = (): boolean[] => STRIP_OUTLETS.map((c) => sim.channelOn(c));
+
+    await fake.command('uuid:strip', 'on', 'outlet-2');
+    expect(onTheStrip()).toEqual([false, true, false, false]);
+    await fake.command('uuid:strip', 'toggle', 'outlet-4');
+    expect(onTheStrip()).toEqual([false, true, false, true]);
+    expect(fake.state('uuid:strip', 'outlet-4').onOff).toEqual({ onOff: true });
+    await fake.command('uuid:strip', 'off', 'outlet-2');
+    expect(onTheStrip()).toEqual([false, false, false, true]);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Homebridge set the commanded parts itself; nothing else was sent, least of all from inside a handler.
+    expect(fake.updates).toEqual([]);
+
+    sim.press(3);
+    await plug.pollNow();
+    await new Promise((resolve) => queueMicrotask(() => resolve(undefined)));
+    expect(fake.updates.map((u) => [u.partId, u.cluster, u.attributes])).toEqual([['outlet-3', 'onOff', { onOff: true }]]);
+    expect(fake.state('uuid:strip', 'outlet-3').onOff).toEqual({ onOff: true });
+    expect(fake.state('uuid:strip', 'outlet-1').onOff).toEqual({ onOff: false });
+  });
+
+  it('a strip first published as one outlet is replaced by the composed one under its own UUID, without a warning', async () => {
+    const { plug } = await stripPlug();
+    const fake = new FakeMatter();
+    fake.autoFinish = true;
+    const captured = captureLog();
+    const publisher = new MatterPublisher(
+      { matter: fake.api, energy: true },
+      { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log: captured },
+    );
+    // Known by uuid, not answered yet: published as the one outlet a plug usually is.
+    publisher.attach(plug, 'Strip');
+    await publisher.settled();
+    const single = `uuid:homebridge-meross-lan:${plug.uuid}`;
+    expect(fake.registered.map((a) => a.UUID)).toEqual([single]);
+    await plug.pollNow();
+    await publisher.settled();
+    const strip = `uuid:homebridge-meross-lan:${plug.uuid}:strip`;
+    expect(fake.unregistered).toEqual([single]);
+    expect(fake.registered.map((a) => a.UUID)).toEqual([single, strip]);
+    expect(fake.registered[1].parts?.map((p) => p.id)).toEqual(STRIP_OUTLETS.map((c) => `outlet-${c}`));
+    expect([...fake.endpoints.keys()].sort()).toEqual([strip, ...STRIP_OUTLETS.map((c) => `${strip}/outlet-${c}`)].sort());
+    expect(captured.lines.filter(([level]) => level === 'warn')).toEqual([]);
+    expect(captured.lines).toContainEqual(['info', 'Strip: has 4 outlets; publishing it again over Matter with that shape.']);
+  });
+
+  it('a strip whose Matter cache still holds it as one outlet is published as a strip and the old accessory removed', async () => {
+    const sim = await SimulatedPlug.start({ model: 'mss425e', on: false });
+    sims.push(sim);
+    // The HomeKit cache knew its outlets (so the plug starts as a strip); the Matter cache is older.
+    const plug = new Plug({ host: sim.address, key: sim.key, uuid: sim.uuid, name: 'Strip', pollIntervalMs: 60_000, energyPollIntervalMs: 60_000, timeoutMs: 1000, outletInUseWatts: 2, restoredOutlets: { 1: true, 2: false, 3: false, 4: false }, log });
+    plugs.push(plug);
+    expect(plug.isStrip).toBe(true);
+    const fake = new FakeMatter();
+    fake.autoFinish = true;
+    const publisher = new MatterPublisher({ matter: fake.api, energy: true }, { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log });
+    const single = `uuid:homebridge-meross-lan:${sim.uuid}`;
+    publisher.configureAccessory({ UUID: single, displayName: 'Strip', deviceType: fake.api.deviceTypes.OnOffOutlet, serialNumber: sim.uuid, manufacturer: 'Meross', model: 'MSS425E', context: { plugUuid: sim.uuid } });
+    publisher.attach(plug, 'Strip');
+    publisher.prune(() => true);
+    await publisher.settled();
+    expect(fake.unregistered).toEqual([single]);
+    expect(fake.registered.map((a) => a.UUID)).toEqual([`${single}:strip`]);
+    // Before the strip answers, each part shows what the cache remembered.
+    expect(fake.registered[0].parts?.map((p) => p.clusters?.onOff)).toEqual([{ onOff: true }, { onOff: false }, { onOff: false }, { onOff: false }]);
+  });
+
+  it('stays HomeKit-only where Homebridge has no composed devices (no BridgedNode), and is published once it turns out single', async () => {
+    const sim = await SimulatedPlug.start({ model: 'mss210', on: false });
+    sims.push(sim);
+    // The cache says strip; the device is a single plug.
+    const plug = new Plug({ host: sim.address, key: sim.key, uuid: sim.uuid, name: 'Strip', pollIntervalMs: 60_000, energyPollIntervalMs: 60_000, timeoutMs: 1000, outletInUseWatts: 2, restoredOutlets: { 1: true, 2: false }, log });
+    plugs.push(plug);
+    const fake = new FakeMatter();
+    fake.autoFinish = true;
+    delete (fake.api.deviceTypes as { BridgedNode?: unknown }).BridgedNode;
+    const captured = captureLog();
+    const publisher = new MatterPublisher({ matter: fake.api, energy: true }, { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log: captured });
+    publisher.attach(plug, 'Strip');
+    await publisher.settled();
+    expect(fake.registered).toEqual([]);
+    expect(captured.lines).toContainEqual(['info', 'Strip: this Homebridge cannot publish composed Matter devices, so the strip stays HomeKit-only; Homebridge 2.4 can.']);
+    await plug.pollNow();
+    await publisher.settled();
+    expect(fake.registered.map((a) => [a.UUID, a.deviceType])).toEqual([[`uuid:homebridge-meross-lan:${sim.uuid}`, fake.api.deviceTypes.OnOffOutlet]]);
+    expect(fake.unregistered).toEqual([]);
   });
 });
