@@ -134,10 +134,10 @@ export class MatterOutletAdapter {
     if (firmware) this.accessory.firmwareRevision = firmware;
     if (hardware) this.accessory.hardwareRevision = hardware;
 
-    plug.on('update', () => this.scheduleSync());
-    plug.on('outlet', () => this.scheduleSync());
-    plug.on('reachability', () => this.scheduleSync());
-    plug.on('info', (i) => this.updateInformation(i));
+    plug.on('update', this.onChange);
+    plug.on('outlet', this.onChange);
+    plug.on('reachability', this.onChange);
+    plug.on('info', this.onInfo);
   }
 
   get uuid(): string {
@@ -148,7 +148,14 @@ export class MatterOutletAdapter {
   retire(): void {
     this.retired = true;
     this.ready = false;
+    this.plug.off('update', this.onChange);
+    this.plug.off('outlet', this.onChange);
+    this.plug.off('reachability', this.onChange);
+    this.plug.off('info', this.onInfo);
   }
+
+  private readonly onChange = (): void => this.scheduleSync();
+  private readonly onInfo = (info: SystemInfo): void => this.updateInformation(info);
 
   /** Where the on/off of `channel` lives: a strip's part, or the accessory itself. */
   private partOf(channel: number): string | undefined {

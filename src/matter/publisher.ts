@@ -52,7 +52,11 @@ export class MatterPublisher {
     if (!this.options.publish || !plugUuid) return;
     if (this.attached.has(plugUuid)) return;
     this.attached.add(plugUuid);
-    this.publish(plug, plugUuid, displayName);
+    const cachedEither = this.cached.has(this.accessoryUuid(plugUuid, false)) || this.cached.has(this.accessoryUuid(plugUuid, true));
+    // Never on Matter before and never answered: its shape (one outlet or a strip) is a guess until it answers, and a
+    // wrong guess would show controllers a device that comes and goes. Wait for the first answer.
+    if (!cachedEither && !plug.info) plug.once('info', () => this.publish(plug, plugUuid, displayName));
+    else this.publish(plug, plugUuid, displayName);
     // A plug first seen as one outlet turned out to be a strip (or the other way round): another endpoint structure.
     plug.on('outlets', () => this.reshape(plug, plugUuid, displayName));
   }

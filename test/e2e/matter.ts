@@ -179,7 +179,8 @@ export async function waitForDevices(node: PairedNode, accept: (found: Map<strin
     const timer = setTimeout(() => {
       node.events.structureChanged.off(check);
       node.events.attributeChanged.off(check);
-      reject(new Error(`the Matter devices did not reach the expected shape within ${timeoutMs} ms`));
+      const seen = [...bridgedDevices(node)].map(([s, d]) => `${s}: ${d.deviceTypes.join("/")} parts ${[...d.parts.keys()].join(",")}`).join("; ");
+      reject(new Error(`the Matter devices did not reach the expected shape within ${timeoutMs} ms (seen: ${seen})`));
     }, timeoutMs);
     node.events.structureChanged.on(check);
     node.events.attributeChanged.on(check);

@@ -445,7 +445,7 @@ describe('Matter: a power strip', () => {
     expect(fake.state('uuid:strip', 'outlet-1').onOff).toEqual({ onOff: false });
   });
 
-  it('a strip first published as one outlet is replaced by the composed one under its own UUID, without a warning', async () => {
+  it('a plug never on Matter waits for its first answer, and a strip is then published as one, never as a guess', async () => {
     const { plug } = await stripPlug();
     const fake = new FakeMatter();
     fake.autoFinish = true;
@@ -454,14 +454,36 @@ describe('Matter: a power strip', () => {
       { matter: fake.api, energy: true },
       { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log: captured },
     );
-    // Known by uuid, not answered yet: published as the one outlet a plug usually is.
     publisher.attach(plug, 'Strip');
     await publisher.settled();
-    const single = `uuid:homebridge-meross-lan:${plug.uuid}`;
-    expect(fake.registered.map((a) => a.UUID)).toEqual([single]);
+    expect(fake.registered).toEqual([]);
     await plug.pollNow();
     await publisher.settled();
     const strip = `uuid:homebridge-meross-lan:${plug.uuid}:strip`;
+    expect(fake.unregistered).toEqual([]);
+    expect(fake.registered.map((a) => a.UUID)).toEqual([strip]);
+    expect(fake.registered[0].parts?.map((p) => p.id)).toEqual(STRIP_OUTLETS.map((c) => `outlet-${c}`));
+    expect(captured.lines.filter(([level]) => level === 'warn')).toEqual([]);
+  });
+
+  it('a strip Matter knew as one outlet is replaced by the composed one under its own UUID, without a warning', async () => {
+    const { plug } = await stripPlug();
+    const fake = new FakeMatter();
+    fake.autoFinish = true;
+    const captured = captureLog();
+    const publisher = new MatterPublisher(
+      { matter: fake.api, energy: true },
+      { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log: captured },
+    );
+    const single = `uuid:homebridge-meross-lan:${plug.uuid}`;
+    // An earlier version published every plug as one outlet: the cached endpoint is shown at once, before the plug answers.
+    publisher.configureAccessory({ UUID: single, displayName: 'Strip', deviceType: fake.api.deviceTypes.OnOffOutlet, serialNumber: plug.uuid!, manufacturer: 'Meross', model: 'MSS425E', context: { plugUuid: plug.uuid } });
+    publisher.attach(plug, 'Strip');
+    await publisher.settled();
+    expect(fake.registered.map((a) => a.UUID)).toEqual([single]);
+    await plug.pollNow();
+    await publisher.settled();
+    const strip = `${single}:strip`;
     expect(fake.unregistered).toEqual([single]);
     expect(fake.registered.map((a) => a.UUID)).toEqual([single, strip]);
     expect(fake.registered[1].parts?.map((p) => p.id)).toEqual(STRIP_OUTLETS.map((c) => `outlet-${c}`));
@@ -491,21 +513,27 @@ describe('Matter: a power strip', () => {
     expect(fake.registered[0].parts?.map((p) => p.clusters?.onOff)).toEqual([{ onOff: true }, { onOff: false }, { onOff: false }, { onOff: false }]);
   });
 
-  it('stays HomeKit-only where Homebridge has no composed devices (no BridgedNode), and is published once it turns out single', async () => {
-    const sim = await SimulatedPlug.start({ model: 'mss210', on: false });
-    sims.push(sim);
-    // The cache says strip; the device is a single plug.
-    const plug = new Plug({ host: sim.address, key: sim.key, uuid: sim.uuid, name: 'Strip', pollIntervalMs: 60_000, energyPollIntervalMs: 60_000, timeoutMs: 1000, outletInUseWatts: 2, restoredOutlets: { 1: true, 2: false }, log });
-    plugs.push(plug);
+  it('stays HomeKit-only where Homebridge has no composed devices (no BridgedNode); a plug cached as a strip that is single is published', async () => {
     const fake = new FakeMatter();
     fake.autoFinish = true;
     delete (fake.api.deviceTypes as { BridgedNode?: unknown }).BridgedNode;
     const captured = captureLog();
     const publisher = new MatterPublisher({ matter: fake.api, energy: true }, { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log: captured });
-    publisher.attach(plug, 'Strip');
+    const { plug: strip } = await stripPlug();
+    publisher.attach(strip, 'Strip');
+    await strip.pollNow();
     await publisher.settled();
     expect(fake.registered).toEqual([]);
     expect(captured.lines).toContainEqual(['info', 'Strip: this Homebridge cannot publish composed Matter devices, so the strip stays HomeKit-only; Homebridge 2.4 can.']);
+
+    const sim = await SimulatedPlug.start({ model: 'mss210', on: false });
+    sims.push(sim);
+    // The HomeKit cache says strip; the device is a single plug.
+    const plug = new Plug({ host: sim.address, key: sim.key, uuid: sim.uuid, name: 'Fan', pollIntervalMs: 60_000, energyPollIntervalMs: 60_000, timeoutMs: 1000, outletInUseWatts: 2, restoredOutlets: { 1: true, 2: false }, log });
+    plugs.push(plug);
+    publisher.attach(plug, 'Fan');
+    await publisher.settled();
+    expect(fake.registered).toEqual([]);
     await plug.pollNow();
     await publisher.settled();
     expect(fake.registered.map((a) => [a.UUID, a.deviceType])).toEqual([[`uuid:homebridge-meross-lan:${sim.uuid}`, fake.api.deviceTypes.OnOffOutlet]]);
