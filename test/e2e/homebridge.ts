@@ -8,6 +8,7 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, syml
 import { createServer } from 'node:net';
 import { delimiter, join, resolve } from 'node:path';
 import { HttpClient } from 'hap-controller';
+import { logLines } from './log-lines';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -113,7 +114,6 @@ export class Homebridge {
   readonly logs: string[] = [];
   private readonly waiters = new Set<LogWaiter>();
   private exited: Promise<number | null>;
-  private buffered = '';
 
   private constructor(
     readonly child: ChildProcess,
@@ -124,23 +124,19 @@ export class Homebridge {
     readonly version: HomebridgeVersion,
     echo: boolean,
   ) {
-    const onData = (chunk: Buffer): void => {
-      if (echo) process.stdout.write(chunk);
-      this.buffered += chunk.toString('utf8');
-      const lines = this.buffered.split('\n');
-      this.buffered = lines.pop() ?? '';
-      for (const raw of lines) {
-        // eslint-disable-next-line no-control-regex -- strip ANSI colours from Homebridge's log
-        const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
-        this.logs.push(line);
-        for (const waiter of this.waiters) {
-          const match = line.match(waiter.pattern);
-          if (match) {
-            this.waiters.delete(waiter);
-            waiter.resolve(match);
-          }
+    const lines = logLines((line) => {
+      this.logs.push(line);
+      for (const waiter of this.waiters) {
+        const match = line.match(waiter.pattern);
+        if (match) {
+          this.waiters.delete(waiter);
+          waiter.resolve(match);
         }
       }
+    });
+    const onData = (chunk: Buffer): void => {
+      if (echo) process.stdout.write(chunk);
+      lines(chunk);
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);

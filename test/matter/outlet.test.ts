@@ -5,7 +5,7 @@ import { MatterOutletAdapter, matterName, outletShape, type MatterOutletAccessor
 import { MatterPublisher } from '../../src/matter/publisher';
 import { Plug, type PlugLogger } from '../../src/plug/plug';
 import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
-import { captureLog } from '../plug/capture-log';
+import { captureLog, type CapturedLog } from '../plug/capture-log';
 
 type State = Record<string, Record<string, unknown>>;
 
@@ -370,6 +370,14 @@ describe('Matter publisher', () => {
   });
 });
 
+/** A publisher on a fake Matter API that finishes registrations by itself, logging to a captured log. */
+function stripPublisher(log: CapturedLog = captureLog()): { fake: FakeMatter; captured: CapturedLog; publisher: MatterPublisher } {
+  const fake = new FakeMatter();
+  fake.autoFinish = true;
+  const publisher = new MatterPublisher({ matter: fake.api, energy: true }, { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log });
+  return { fake, captured: log, publisher };
+}
+
 describe('Matter: a power strip', () => {
   const STRIP_OUTLETS = [1, 2, 3, 4];
 
@@ -447,13 +455,7 @@ describe('Matter: a power strip', () => {
 
   it('a plug never on Matter waits for its first answer, and a strip is then published as one, never as a guess', async () => {
     const { plug } = await stripPlug();
-    const fake = new FakeMatter();
-    fake.autoFinish = true;
-    const captured = captureLog();
-    const publisher = new MatterPublisher(
-      { matter: fake.api, energy: true },
-      { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log: captured },
-    );
+    const { fake, captured, publisher } = stripPublisher();
     publisher.attach(plug, 'Strip');
     await publisher.settled();
     expect(fake.registered).toEqual([]);
@@ -468,13 +470,7 @@ describe('Matter: a power strip', () => {
 
   it('a strip Matter knew as one outlet is replaced by the composed one under its own UUID, without a warning', async () => {
     const { plug } = await stripPlug();
-    const fake = new FakeMatter();
-    fake.autoFinish = true;
-    const captured = captureLog();
-    const publisher = new MatterPublisher(
-      { matter: fake.api, energy: true },
-      { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log: captured },
-    );
+    const { fake, captured, publisher } = stripPublisher();
     const single = `uuid:homebridge-meross-lan:${plug.uuid}`;
     // An earlier version published every plug as one outlet: the cached endpoint is shown at once, before the plug answers.
     publisher.configureAccessory({ UUID: single, displayName: 'Strip', deviceType: fake.api.deviceTypes.OnOffOutlet, serialNumber: plug.uuid!, manufacturer: 'Meross', model: 'MSS425E', context: { plugUuid: plug.uuid } });
@@ -499,9 +495,7 @@ describe('Matter: a power strip', () => {
     const plug = new Plug({ host: sim.address, key: sim.key, uuid: sim.uuid, name: 'Strip', pollIntervalMs: 60_000, energyPollIntervalMs: 60_000, timeoutMs: 1000, outletInUseWatts: 2, restoredOutlets: { 1: true, 2: false, 3: false, 4: false }, log });
     plugs.push(plug);
     expect(plug.isStrip).toBe(true);
-    const fake = new FakeMatter();
-    fake.autoFinish = true;
-    const publisher = new MatterPublisher({ matter: fake.api, energy: true }, { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log });
+    const { fake, publisher } = stripPublisher();
     const single = `uuid:homebridge-meross-lan:${sim.uuid}`;
     publisher.configureAccessory({ UUID: single, displayName: 'Strip', deviceType: fake.api.deviceTypes.OnOffOutlet, serialNumber: sim.uuid, manufacturer: 'Meross', model: 'MSS425E', context: { plugUuid: sim.uuid } });
     publisher.attach(plug, 'Strip');
@@ -514,11 +508,8 @@ describe('Matter: a power strip', () => {
   });
 
   it('stays HomeKit-only where Homebridge has no composed devices (no BridgedNode); a plug cached as a strip that is single is published', async () => {
-    const fake = new FakeMatter();
-    fake.autoFinish = true;
+    const { fake, captured, publisher } = stripPublisher();
     delete (fake.api.deviceTypes as { BridgedNode?: unknown }).BridgedNode;
-    const captured = captureLog();
-    const publisher = new MatterPublisher({ matter: fake.api, energy: true }, { pluginName: 'homebridge-meross-lan', platformName: 'MerossLan', publish: true, log: captured });
     const { plug: strip } = await stripPlug();
     publisher.attach(strip, 'Strip');
     await strip.pollNow();

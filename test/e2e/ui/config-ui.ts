@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, freePort, nodeFor } from '../homebridge';
+import { logLines } from '../log-lines';
 
 export interface ConfigUiOptions {
   storageDir: string;
@@ -42,7 +43,6 @@ export class ConfigUi {
   readonly logs: string[] = [];
   readonly bridge: { port: number; pin: string; username: string };
   private readonly waiters = new Set<LogWaiter>();
-  private buffered = '';
   private readonly exited: Promise<unknown>;
 
   private constructor(
@@ -52,22 +52,15 @@ export class ConfigUi {
     bridge: { port: number; pin: string; username: string },
   ) {
     this.bridge = bridge;
-    const onData = (chunk: Buffer): void => {
-      this.buffered += chunk.toString('utf8');
-      const lines = this.buffered.split('\n');
-      this.buffered = lines.pop() ?? '';
-      for (const raw of lines) {
-        // eslint-disable-next-line no-control-regex -- strip ANSI colours
-        const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
-        this.logs.push(line);
-        for (const w of this.waiters) {
-          if (this.logs.length - 1 >= w.from && w.pattern.test(line)) {
-            this.waiters.delete(w);
-            w.resolve(line);
-          }
+    const onData = logLines((line) => {
+      this.logs.push(line);
+      for (const w of this.waiters) {
+        if (this.logs.length - 1 >= w.from && w.pattern.test(line)) {
+          this.waiters.delete(w);
+          w.resolve(line);
         }
       }
-    };
+    });
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     this.exited = once(child, 'exit');
