@@ -15,6 +15,30 @@ export interface JsonDocumentOptions {
 }
 
 /**
+ * Writes in progress across all documents of the process. Documents fall due together (every plug's Eve history
+ * 30 s after the same 10-minute mark, every ledger after the energy reads, all of them at shutdown); each write
+ * holds its document's serialised form until the file is on disk, so 140 at once held 140 copies (28 days of Eve
+ * history are 60 kB of JSON a plug, built from 4,000 small arrays). A few at a time keep the disk just as busy
+ * (libuv runs four file operations at once) and hold a few copies.
+ */
+const MAX_CONCURRENT_WRITES = 4;
+let writesInProgress = 0;
+const waitingWrites: Array<() => void> = [];
+
+async function withWriteSlot<T>(run: () => Promise<T>): Promise<T> {
+  if (writesInProgress >= MAX_CONCURRENT_WRITES) await new Promise<void>((resolve) => waitingWrites.push(resolve));
+  else writesInProgress++;
+  try {
+    return await run();
+  } finally {
+    // The slot passes straight to the next waiter, if any, so the count stays as it is.
+    const next = waitingWrites.shift();
+    if (next) next();
+    else writesInProgress--;
+  }
+}
+
+/**
  * One JSON file that follows some in-memory state: `changed()` schedules a write of `serialize()` at most
  * `delayMs` later, so a burst of changes costs one write and a steady stream one write per `delayMs`; `flush()`
  * writes now (shutdown). Writes never overlap, and each one is atomic (json-file.ts).
@@ -80,7 +104,8 @@ export class JsonDocument {
 
   private async writeNow(): Promise<void> {
     try {
-      await this.write(this.path, this.serialize());
+      // Serialised only once a write slot is free, so waiting documents hold no copy of their state.
+      await withWriteSlot(() => this.write(this.path, this.serialize()));
       this.lastError = '';
     } catch (error) {
       // Try again with the next change; say so once per distinct problem, not on every attempt.
