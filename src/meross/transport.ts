@@ -70,7 +70,10 @@ export function postConfig(address: HostAddress, body: string, options: PostOpti
       }
       finish(classifySocketError(host, error));
     });
-    socket.on('close', () => finish(new ConnectionDroppedError(host)));
+    // Every exchange ends here, also the ones settled long before: build the error (and its stack) only if needed.
+    socket.on('close', () => {
+      if (!settled) finish(new ConnectionDroppedError(host));
+    });
   });
 }
 
