@@ -257,12 +257,18 @@ function clkTck(): number {
   return clockTicks;
 }
 
-/** utime + stime in clock ticks. The command name in field 2 may contain spaces, so split after its ')'. */
-function cpuTicks(pid: number): number {
+/** utime and stime in clock ticks. The command name in field 2 may contain spaces, so split after its ')'. */
+function cpuSplit(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12.
-  return Number(fields[11]) + Number(fields[12]);
+  return { user: Number(fields[11]), system: Number(fields[12]) };
+}
+
+/** utime + stime in clock ticks. */
+function cpuTicks(pid: number): number {
+  const { user, system } = cpuSplit(pid);
+  return user + system;
 }
 
 function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -431,6 +437,11 @@ interface ResourceResult {
   /** Kernel's peak RSS since the process started (includes start-up). */
   rssPeakLifetimeMb: number;
   cpuPct: number;
+  /**
+   * The kernel's part of cpuPct. On loopback, a connect or a write also runs the simulated plug's side of TCP in the
+   * Homebridge process's time (the handshake, delivering the data), which a plug on Wi-Fi does on its own chip.
+   */
+  cpuSystemPct: number;
   /** The busiest 1 s sample: polls of all plugs come in bursts. */
   cpuPeak1sPct: number;
   /** Poll cycles (all plugs) that began inside the window: what the CPU figure is made of. */
@@ -636,6 +647,7 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
     const wallFrom = Math.min(Date.now(), burstAt);
     const t0 = performance.now();
     const ticks0 = cpuTicks(pid);
+    const split0 = cpuSplit(pid);
     rssSamples.push(statusKb(pid, 'VmRSS'));
     rssTimes.push(t0);
     try {
@@ -644,6 +656,7 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
       clearInterval(sampler);
     }
     const ticks1 = cpuTicks(pid);
+    const split1 = cpuSplit(pid);
     const elapsedS = (performance.now() - t0) / 1000;
     const wallTo = Date.now();
     const rssEnd = statusKb(pid, 'VmRSS');
@@ -676,6 +689,7 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
       rssMinMb: mb(Math.min(...rssSamples)),
       rssPeakLifetimeMb: mb(hwm),
       cpuPct: round(((ticks1 - ticks0) / clkTck() / elapsedS) * 100),
+      cpuSystemPct: round(((split1.system - split0.system) / clkTck() / elapsedS) * 100),
       cpuPeak1sPct: round(Math.max(0, ...cpuSamples), 1),
       pollCyclesInWindow: plugs.reduce((n, p) => n + pollCycles(p.requests, pollMs).filter((c) => c[0].at >= wallFrom && c[0].at < wallTo).length, 0),
       requests: {
@@ -763,7 +777,12 @@ function report(latency: LatencyResult, resources: ResourceResult[]): Row[] {
       rows.push({ metric: `${tag}: start-up`, value: `running after ${r.startupS} s, ${r.startupCpuS} s CPU`, target: '', verdict: '' });
       rows.push({ metric: `${tag}: RSS at every moment (VmHWM)`, value: `${r.rssPeakLifetimeMb} MB`, target: 'no budget: Homebridge alone', verdict: '' });
       rows.push({ metric: `${tag}: RSS at end of window`, value: `${r.rssEndMb} MB (window max ${r.rssMaxMb} MB, min ${r.rssMinMb} MB)`, target: '', verdict: '' });
-      rows.push({ metric: `${tag}: CPU over ${r.windowS} s`, value: `${r.cpuPct.toFixed(2)} % of a core (busiest 1 s: ${r.cpuPeak1sPct} %)`, target: 'no budget: Homebridge alone', verdict: '' });
+      rows.push({
+        metric: `${tag}: CPU over ${r.windowS} s`,
+        value: `${r.cpuPct.toFixed(2)} % of a core (${r.cpuSystemPct.toFixed(2)} % in the kernel; busiest 1 s: ${r.cpuPeak1sPct} %)`,
+        target: 'no budget: Homebridge alone',
+        verdict: '',
+      });
       continue;
     }
     rows.push({ metric: `${tag}: start-up`, value: `all added after ${r.startupS} s, ${r.startupCpuS} s CPU`, target: '', verdict: '' });
@@ -789,7 +808,7 @@ function report(latency: LatencyResult, resources: ResourceResult[]): Row[] {
       verdict: verdict(r.rssMaxMb <= TARGET.rssMb),
     });
     rows.push({ metric: `${tag}: CPU over ${r.windowS} s`, value:
-        `${r.cpuPct.toFixed(2)} % of a core (busiest 1 s: ${r.cpuPeak1sPct} %; ${r.pollCyclesInWindow} poll cycles in window` +
+        `${r.cpuPct.toFixed(2)} % of a core (${r.cpuSystemPct.toFixed(2)} % in the kernel; busiest 1 s: ${r.cpuPeak1sPct} %; ${r.pollCyclesInWindow} poll cycles in window` +
         `${r.alignedToBurst ? `, one per plug in ${r.windowS} s: upper bound` : ''})`, target: `≤ ${TARGET.cpuPct} %`, verdict: verdict(r.cpuPct <= TARGET.cpuPct) });
     for (const [fw, expected] of [['fw2', TARGET.fw2RequestsPerCycle], ['fw1', TARGET.fw1RequestsPerCycle]] as const) {
       const q = r.requests[fw];
