@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JsonDocument } from '../../src/storage/json-document';
 
@@ -61,5 +64,22 @@ describe('JsonDocument', () => {
     for (const d of docs) d.changed();
     await Promise.all(docs.map((d) => d.flush()));
     expect(written.sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('reads many files asked for at once, each whole, and sets a corrupt one aside without holding up the others', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'json-doc-'));
+    try {
+      for (let i = 0; i < 30; i++) writeFileSync(join(dir, `f${i}.json`), JSON.stringify({ i, pad: 'x'.repeat(i * 100) }));
+      writeFileSync(join(dir, 'f7.json'), '{"i": 7,');
+      const warnings: string[] = [];
+      const read = await Promise.all(
+        Array.from({ length: 31 }, (_, i) => JsonDocument.read(join(dir, `f${i}.json`), (raw) => (raw as { i: number }).i, { warn: (m) => warnings.push(m) })),
+      );
+      expect(read).toEqual([...Array.from({ length: 30 }, (_, i) => (i === 7 ? undefined : i)), undefined]);
+      expect(warnings).toHaveLength(1);
+      expect(existsSync(join(dir, 'f7.json.corrupt'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
