@@ -14,21 +14,29 @@
  *   5. A restart with every plug unreachable: all cached accessories must be served within 1 s of Homebridge
  *      announcing its port.
  *
- * Usage: tsx scripts/bench.ts [--quick] [--plugs 50,140] [--window S] [--debug off|on|both] [--cpu-prof DIR]
- * `--cpu-prof DIR` writes V8 CPU profiles of the Homebridge process to DIR (summarise them with
- * `tsx scripts/profile-summary.ts DIR`).
+ * Usage: tsx scripts/bench.ts [--quick] [--plugs 50,140] [--window S] [--debug off|on|both] [--history-days D]
+ *                             [--baseline] [--node-args "FLAGS"] [--cpu-prof DIR]
+ * The plugs' Eve histories start `--history-days` full (default 28, the whole Eve memory: a house in use for a month
+ * rather than a fresh install; 0 starts them empty). `--baseline` also measures Homebridge with an empty MerossLan
+ * block over the same window, with the same debug modes: what Homebridge and HAP cost without any plug.
+ * `--node-args` passes V8/Node flags to the measured Homebridge processes (e.g. "--max-semi-space-size=8"): the
+ * budgets are judged as usual, and the report names the flags. `--cpu-prof DIR` writes V8 CPU profiles of the
+ * Homebridge process to DIR (summarise them with `tsx scripts/profile-summary.ts DIR`).
  * Progress goes to stderr; stdout gets a table and, as its last line, one JSON object with every number.
  * Exit 0 when every budget holds, 1 when a budget is missed (the table says MISS), 2 if the bench itself failed.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { HttpClient } from 'hap-controller';
+import { EveHistory, HISTORY_INTERVAL_S, MEMORY_SIZE } from '../src/homekit/history';
+import { historyFile } from '../src/homekit/history-service';
 import { SimulatedPlug, type Firmware, type RequestRecord } from '../src/simulator';
+import { pluginStorageDir } from '../src/storage/json-file';
 import { accessories, accessoryBySerial, nextEvent, TYPES } from '../test/e2e/hap';
-import { Homebridge, nodeFor, ROOT } from '../test/e2e/homebridge';
+import { Homebridge, makeTempDir, nodeFor, ROOT } from '../test/e2e/homebridge';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings and targets
@@ -68,6 +76,12 @@ interface Options {
   presses: number;
   /** Homebridge's debug log (`-D`) in the resource runs. */
   debugModes: boolean[];
+  /** Days of Eve history each plug starts with. */
+  historyDays: number;
+  /** Also measure Homebridge with an empty MerossLan block. */
+  baseline: boolean;
+  /** Extra flags for the measured Homebridge processes. */
+  nodeArgs: string[];
   cpuProfDir?: string;
 }
 
@@ -80,12 +94,18 @@ function parseOptions(argv: string[]): Options {
       window: { type: 'string' },
       debug: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'history-days': { type: 'string', default: '28' },
+      baseline: { type: 'boolean', default: false },
+      'node-args': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: tsx scripts/bench.ts [--quick] [--plugs 50,140] [--window S] [--debug off|on|both] [--cpu-prof DIR]\n');
+    process.stdout.write(
+      'usage: tsx scripts/bench.ts [--quick] [--plugs 50,140] [--window S] [--debug off|on|both] [--history-days D] [--baseline] ' +
+        '[--node-args "FLAGS"] [--cpu-prof DIR]\n',
+    );
     process.exit(0);
   }
   const plugCounts = values.plugs.split(',').map((s) => Number(s.trim()));
@@ -98,12 +118,17 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isFinite(windowS) || windowS < 5 || windowS > 7200) throw new UsageError(`--window must be a number of seconds from 5 to 7200`);
   const debug = values.debug ?? (quick ? 'off' : 'both');
   if (debug !== 'off' && debug !== 'on' && debug !== 'both') throw new UsageError('--debug must be off, on or both');
+  const historyDays = Number(values['history-days']);
+  if (!Number.isInteger(historyDays) || historyDays < 0 || historyDays > 28) throw new UsageError('--history-days must be a whole number from 0 to 28');
   return {
     quick,
     plugCounts,
     windowS,
     debugModes: debug === 'both' ? [false, true] : [debug === 'on'],
     cpuProfDir: values['cpu-prof'],
+    historyDays,
+    baseline: values.baseline,
+    nodeArgs: values['node-args'].split(/\s+/).filter((a) => a !== ''),
     // More toggles than the minimum of 50 by default, so p99 is not just the maximum.
     toggles: quick ? 50 : 200,
     presses: quick ? 5 : 20,
@@ -232,12 +257,18 @@ function clkTck(): number {
   return clockTicks;
 }
 
-/** utime + stime in clock ticks. The command name in field 2 may contain spaces, so split after its ')'. */
-function cpuTicks(pid: number): number {
+/** utime and stime in clock ticks. The command name in field 2 may contain spaces, so split after its ')'. */
+function cpuSplit(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state), so utime (14) and stime (15) are at 11 and 12.
-  return Number(fields[11]) + Number(fields[12]);
+  return { user: Number(fields[11]), system: Number(fields[12]) };
+}
+
+/** utime + stime in clock ticks. */
+function cpuTicks(pid: number): number {
+  const { user, system } = cpuSplit(pid);
+  return user + system;
 }
 
 function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -406,6 +437,11 @@ interface ResourceResult {
   /** Kernel's peak RSS since the process started (includes start-up). */
   rssPeakLifetimeMb: number;
   cpuPct: number;
+  /**
+   * The kernel's part of cpuPct. On loopback, a connect or a write also runs the simulated plug's side of TCP in the
+   * Homebridge process's time (the handshake, delivering the data), which a plug on Wi-Fi does on its own chip.
+   */
+  cpuSystemPct: number;
   /** The busiest 1 s sample: polls of all plugs come in bursts. */
   cpuPeak1sPct: number;
   /** Poll cycles (all plugs) that began inside the window: what the CPU figure is made of. */
@@ -503,6 +539,36 @@ function countRequests(plugs: SimulatedPlug[], firmware: Firmware, from: number,
   };
 }
 
+/**
+ * `days` of full Eve history for each plug, written where the plugin keeps it: 10-minute power entries with an
+ * On/Off change now and then, numbered as if the log had run that long. Histories at their full 28 days are what
+ * a house in use has, and what the plugin holds in memory and saves every 10 minutes.
+ */
+function seedHistories(storageDir: string, plugs: SimulatedPlug[], days: number): void {
+  if (days === 0) return;
+  const dir = pluginStorageDir(storageDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const count = Math.min(MEMORY_SIZE - 1, (days * 86_400) / HISTORY_INTERVAL_S);
+  const now = Date.now();
+  for (const [p, plug] of plugs.entries()) {
+    let t = now - count * HISTORY_INTERVAL_S * 1000;
+    let wh = 0;
+    const history = new EveHistory(() => t);
+    history.prime({ wh, metered: true });
+    for (let i = 0; i < count; i++) {
+      t += HISTORY_INTERVAL_S * 1000;
+      // Every 48th entry is an On/Off change (three a day), the rest what the meter counted meanwhile.
+      if (i % 48 === p % 48) {
+        history.recordOn(i % 96 < 48);
+      } else {
+        wh += ((5 + ((p + i) % 40) * 2.5) * HISTORY_INTERVAL_S) / 3600;
+        history.tick({ wh, metered: true });
+      }
+    }
+    writeFileSync(historyFile(dir, plug.uuid), JSON.stringify(history.toJSON()), { mode: 0o600 });
+  }
+}
+
 async function resourceRun(count: number, debug: boolean, opts: Options): Promise<ResourceResult> {
   return withResources(async (res) => {
     // Every tenth plug runs firmware 1 (no Multiple), a mix like a household that bought plugs over the years.
@@ -514,7 +580,10 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
     res.add(`${count} simulated plugs`, () => Promise.all(plugs.map((p) => p.stop())));
     const names = plugs.map((_, i) => `Bench ${String(i + 1).padStart(3, '0')}`);
 
-    progress(`${count} plugs: starting Homebridge${debug ? ' with -D' : ''}`);
+    const storageDir = makeTempDir('hb-v2');
+    seedHistories(storageDir, plugs, opts.historyDays);
+    const what = count === 0 ? 'empty block' : `${count} plugs`;
+    progress(`${what}: starting Homebridge${debug ? ' with -D' : ''}${opts.nodeArgs.length > 0 ? ` (${opts.nodeArgs.join(' ')})` : ''}`);
     const started = performance.now();
     const platform = {
       pollInterval: RESOURCE_POLL_S,
@@ -526,7 +595,11 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
       version: 'v2',
       // The debug log is part of what is measured: users run both ways.
       debug,
-      nodeArgs: opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `homebridge-${count}-${debug ? 'D' : 'plain'}.cpuprofile`] : [],
+      nodeArgs: [
+        ...opts.nodeArgs,
+        ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir, '--cpu-prof-name', `homebridge-${count}-${debug ? 'D' : 'plain'}.cpuprofile`] : []),
+      ],
+      storageDir,
       platform,
     });
     res.add('Homebridge', () => hb.stop());
@@ -536,26 +609,26 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
     await Promise.all(names.map((n) => hb.waitForLog(new RegExp(`${n}: added to HomeKit`), 120_000)));
     const startupS = round((performance.now() - started) / 1000, 1);
     const startupCpuS = round(cpuTicks(pid) / clkTck(), 2);
-    progress(`${count} plugs: all added to HomeKit after ${startupS} s`);
+    progress(`${what}: ${count === 0 ? 'running' : 'all added to HomeKit'} after ${startupS} s`);
 
     // A paired controller that fetched the database and subscribed to every outlet, as the Home app does.
     const hap: HttpClient = await hb.pair();
     res.add('HAP client', () => hap.close());
     const views = await accessories(hap);
     if (views.length !== count) throw new Error(`HomeKit lists ${views.length} outlets, expected ${count}`);
-    await hap.subscribeCharacteristics(views.map((v) => v.id(TYPES.Outlet, TYPES.On)));
+    if (views.length > 0) await hap.subscribeCharacteristics(views.map((v) => v.id(TYPES.Outlet, TYPES.On)));
 
     const pollMs = RESOURCE_POLL_S * 1000;
     // Every plug polled once at start-up, just before this point. A window shorter than the poll interval
     // (--quick) that began now would end before anyone polls again and measure an idle Homebridge; so such a
     // window opens on the next poll burst instead and holds exactly one poll per plug.
-    const alignedToBurst = opts.windowS < RESOURCE_POLL_S;
+    const alignedToBurst = opts.windowS < RESOURCE_POLL_S && count > 0;
     let burstAt = Infinity;
     if (alignedToBurst) {
       progress(`${count} plugs: waiting for the next poll burst (the ${opts.windowS} s window is shorter than the ${RESOURCE_POLL_S} s poll)`);
       burstAt = await nextPollBurst(plugs, pollMs);
     }
-    progress(`${count} plugs: measuring for ${opts.windowS} s`);
+    progress(`${what}: measuring for ${opts.windowS} s`);
     const rssSamples: number[] = [];
     const rssTimes: number[] = [];
     const cpuSamples: number[] = [];
@@ -574,6 +647,7 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
     const wallFrom = Math.min(Date.now(), burstAt);
     const t0 = performance.now();
     const ticks0 = cpuTicks(pid);
+    const split0 = cpuSplit(pid);
     rssSamples.push(statusKb(pid, 'VmRSS'));
     rssTimes.push(t0);
     try {
@@ -582,6 +656,7 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
       clearInterval(sampler);
     }
     const ticks1 = cpuTicks(pid);
+    const split1 = cpuSplit(pid);
     const elapsedS = (performance.now() - t0) / 1000;
     const wallTo = Date.now();
     const rssEnd = statusKb(pid, 'VmRSS');
@@ -591,12 +666,11 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
     const notable = notableLogLines(hb);
 
     // Stop the HAP client and Homebridge first, so no request is still in flight when we count.
-    const storageDir = hb.storageDir;
     const username = hb.username;
     const pairing = hap.getLongTermData()!;
     await hap.close();
     await hb.stop({ keepStorage: true });
-    const publishMs = debug ? NaN : await cachedPublish(hb, { storageDir, username, platform, pairing }, plugs, count);
+    const publishMs = debug || count === 0 ? NaN : await cachedPublish(hb, { storageDir, username, platform, pairing }, plugs, count);
     await res.release();
     return {
       plugs: count,
@@ -615,6 +689,7 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
       rssMinMb: mb(Math.min(...rssSamples)),
       rssPeakLifetimeMb: mb(hwm),
       cpuPct: round(((ticks1 - ticks0) / clkTck() / elapsedS) * 100),
+      cpuSystemPct: round(((split1.system - split0.system) / clkTck() / elapsedS) * 100),
       cpuPeak1sPct: round(Math.max(0, ...cpuSamples), 1),
       pollCyclesInWindow: plugs.reduce((n, p) => n + pollCycles(p.requests, pollMs).filter((c) => c[0].at >= wallFrom && c[0].at < wallTo).length, 0),
       requests: {
@@ -696,7 +771,20 @@ function report(latency: LatencyResult, resources: ResourceResult[]): Row[] {
   rows.push({ metric: '  of which press → poll request', value: dist(p.waitForPoll), target: '', verdict: '' });
   rows.push({ metric: '  of which poll request → HAP event', value: dist(p.afterPollRequest), target: '', verdict: '' });
   for (const r of resources) {
-    const tag = `${r.plugs} plugs${r.debug ? ' (-D)' : ''}`;
+    const tag = `${r.plugs === 0 ? 'empty block' : `${r.plugs} plugs`}${r.debug ? ' (-D)' : ''}`;
+    if (r.plugs === 0) {
+      // Homebridge and HAP without any plug: what the budgets of the plug runs are spent on before the plugin.
+      rows.push({ metric: `${tag}: start-up`, value: `running after ${r.startupS} s, ${r.startupCpuS} s CPU`, target: '', verdict: '' });
+      rows.push({ metric: `${tag}: RSS at every moment (VmHWM)`, value: `${r.rssPeakLifetimeMb} MB`, target: 'no budget: Homebridge alone', verdict: '' });
+      rows.push({ metric: `${tag}: RSS at end of window`, value: `${r.rssEndMb} MB (window max ${r.rssMaxMb} MB, min ${r.rssMinMb} MB)`, target: '', verdict: '' });
+      rows.push({
+        metric: `${tag}: CPU over ${r.windowS} s`,
+        value: `${r.cpuPct.toFixed(2)} % of a core (${r.cpuSystemPct.toFixed(2)} % in the kernel; busiest 1 s: ${r.cpuPeak1sPct} %)`,
+        target: 'no budget: Homebridge alone',
+        verdict: '',
+      });
+      continue;
+    }
     rows.push({ metric: `${tag}: start-up`, value: `all added after ${r.startupS} s, ${r.startupCpuS} s CPU`, target: '', verdict: '' });
     if (!r.debug) {
       rows.push({
@@ -720,7 +808,7 @@ function report(latency: LatencyResult, resources: ResourceResult[]): Row[] {
       verdict: verdict(r.rssMaxMb <= TARGET.rssMb),
     });
     rows.push({ metric: `${tag}: CPU over ${r.windowS} s`, value:
-        `${r.cpuPct.toFixed(2)} % of a core (busiest 1 s: ${r.cpuPeak1sPct} %; ${r.pollCyclesInWindow} poll cycles in window` +
+        `${r.cpuPct.toFixed(2)} % of a core (${r.cpuSystemPct.toFixed(2)} % in the kernel; busiest 1 s: ${r.cpuPeak1sPct} %; ${r.pollCyclesInWindow} poll cycles in window` +
         `${r.alignedToBurst ? `, one per plug in ${r.windowS} s: upper bound` : ''})`, target: `≤ ${TARGET.cpuPct} %`, verdict: verdict(r.cpuPct <= TARGET.cpuPct) });
     for (const [fw, expected] of [['fw2', TARGET.fw2RequestsPerCycle], ['fw1', TARGET.fw1RequestsPerCycle]] as const) {
       const q = r.requests[fw];
@@ -758,12 +846,14 @@ async function main(): Promise<number> {
 
   const latency = await latencyRun(opts);
   const resources: ResourceResult[] = [];
-  for (const count of opts.plugCounts) for (const debug of opts.debugModes) resources.push(await resourceRun(count, debug, opts));
+  const counts = opts.baseline ? [0, ...opts.plugCounts] : opts.plugCounts;
+  for (const count of counts) for (const debug of opts.debugModes) resources.push(await resourceRun(count, debug, opts));
 
   const totalS = round((performance.now() - began) / 1000, 1);
   const rows = report(latency, resources);
   const out = process.stdout;
-  out.write(`\nhomebridge-meross-lan bench: Homebridge ${homebridgeVersion} on Node ${nodeVersion}, ${opts.quick ? 'quick' : 'full'} run, ${totalS} s\n\n`);
+  out.write(`\nhomebridge-meross-lan bench: Homebridge ${homebridgeVersion} on Node ${nodeVersion}, ${opts.quick ? 'quick' : 'full'} run, ${totalS} s\n`);
+  out.write(`Eve histories start ${opts.historyDays} days full${opts.nodeArgs.length > 0 ? `; Homebridge runs with ${opts.nodeArgs.join(' ')}` : ''}\n\n`);
   out.write(`${table(rows)}\n\n`);
   const notable = [...latency.notableLogLines, ...resources.flatMap((r) => r.notableLogLines)];
   if (notable.length > 0) {
@@ -776,6 +866,8 @@ async function main(): Promise<number> {
       homebridge: homebridgeVersion,
       node: nodeVersion,
       quick: opts.quick,
+      historyDays: opts.historyDays,
+      nodeArgs: opts.nodeArgs,
       totalS,
       targets: TARGET,
       misses,

@@ -14,11 +14,13 @@ export function pluginStorageDir(homebridgeStorage: string): string {
 }
 
 export async function writeJsonAtomic(path: string, data: unknown): Promise<void> {
+  // Serialised first: the text is smaller than the objects it comes from, which can then go while the file is written.
+  const text = JSON.stringify(data);
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(temp, 'w', 0o600);
   try {
-    await handle.writeFile(JSON.stringify(data));
+    await handle.writeFile(text);
     await handle.sync();
   } finally {
     await handle.close();

@@ -209,6 +209,29 @@ describe('Eve history log', () => {
     expect(entries[0][9]).toBe(0x81);
   });
 
+  it('keeps power and On/Off entries in order across wraps, and a smaller memory keeps the newest on load', () => {
+    const clock = { ms: START_S * 1000 };
+    const history = new EveHistory(() => clock.ms, 8);
+    history.prime({ wh: 0, metered: true });
+    const expected: Array<{ time: number; deciWatts: number } | { time: number; on: boolean }> = [];
+    for (let i = 1; i <= 40; i++) {
+      clock.ms += 300_000;
+      if (i % 3 === 0) {
+        expect(history.recordOn(i % 2 === 0)).toBe(true);
+        expected.push({ time: clock.ms / 1000, on: i % 2 === 0 });
+      } else {
+        history.prime({ wh: 0, metered: true });
+        if (history.tick({ wh: i, metered: true })) expected.push(history.dataEntries.at(-1)!);
+      }
+    }
+    expect(history.dataEntries).toEqual(expected.slice(-7));
+    expect(history.firstEntry).toBe(history.lastEntry - 7);
+    const loaded = EveHistory.fromJSON(JSON.parse(JSON.stringify(history)), () => clock.ms, 4);
+    expect(loaded.dataEntries).toEqual(expected.slice(-3));
+    expect(loaded.lastEntry).toBe(history.lastEntry);
+    expect(loaded.firstEntry).toBe(history.lastEntry - 3);
+  });
+
   it('writes nothing while the clock is unset, and starts its timeline at the first real time', () => {
     const clock = { ms: 40_000 };
     const history = new EveHistory(() => clock.ms);
