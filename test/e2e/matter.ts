@@ -101,25 +101,7 @@ export function outlets(node: PairedNode): Map<string, Outlet> {
  * the node reports every structure change, so this waits on those events rather than on time.
  */
 export async function waitForOutlets(node: PairedNode, count: number, timeoutMs = 10_000): Promise<Map<string, Outlet>> {
-  const now = outlets(node);
-  if (now.size >= count) return now;
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      const found = outlets(node);
-      if (found.size < count) return;
-      clearTimeout(timer);
-      node.events.structureChanged.off(check);
-      node.events.attributeChanged.off(check);
-      resolve(found);
-    };
-    const timer = setTimeout(() => {
-      node.events.structureChanged.off(check);
-      node.events.attributeChanged.off(check);
-      reject(new Error(`only ${outlets(node).size} of ${count} Matter outlets appeared within ${timeoutMs} ms`));
-    }, timeoutMs);
-    node.events.structureChanged.on(check);
-    node.events.attributeChanged.on(check);
-  });
+  return waitForTree(node, () => outlets(node), (found) => found.size >= count, (found) => `only ${found.size} of ${count} Matter outlets appeared`, timeoutMs);
 }
 
 /** Device type of Matter's bridged node (the container Homebridge composes a device with parts under). */
@@ -165,22 +147,30 @@ export function bridgedDevices(node: PairedNode): Map<string, BridgedDevice> {
 
 /** Waits (on the node's structure and attribute reports, not on time) until `accept` holds for the bridged devices. */
 export async function waitForDevices(node: PairedNode, accept: (found: Map<string, BridgedDevice>) => boolean, timeoutMs = 10_000): Promise<Map<string, BridgedDevice>> {
-  const now = bridgedDevices(node);
-  if (accept(now)) return now;
+  const seen = (found: Map<string, BridgedDevice>): string =>
+    [...found].map(([s, d]) => `${s}: ${d.deviceTypes.join('/')} parts ${[...d.parts.keys()].join(',')}`).join('; ');
+  return waitForTree(node, () => bridgedDevices(node), accept, (found) => `the Matter devices did not reach the expected shape (seen: ${seen(found)})`, timeoutMs);
+}
+
+/** Reads the node's tree again on each structure or attribute report until `accept` holds; `why` words a timeout. */
+function waitForTree<T>(node: PairedNode, read: () => T, accept: (found: T) => boolean, why: (found: T) => string, timeoutMs: number): Promise<T> {
+  const now = read();
+  if (accept(now)) return Promise.resolve(now);
   return new Promise((resolve, reject) => {
-    const check = (): void => {
-      const found = bridgedDevices(node);
-      if (!accept(found)) return;
+    const stop = (): void => {
       clearTimeout(timer);
       node.events.structureChanged.off(check);
       node.events.attributeChanged.off(check);
+    };
+    const check = (): void => {
+      const found = read();
+      if (!accept(found)) return;
+      stop();
       resolve(found);
     };
     const timer = setTimeout(() => {
-      node.events.structureChanged.off(check);
-      node.events.attributeChanged.off(check);
-      const seen = [...bridgedDevices(node)].map(([s, d]) => `${s}: ${d.deviceTypes.join("/")} parts ${[...d.parts.keys()].join(",")}`).join("; ");
-      reject(new Error(`the Matter devices did not reach the expected shape within ${timeoutMs} ms (seen: ${seen})`));
+      stop();
+      reject(new Error(`${why(read())} within ${timeoutMs} ms`));
     }, timeoutMs);
     node.events.structureChanged.on(check);
     node.events.attributeChanged.on(check);
