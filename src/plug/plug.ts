@@ -781,6 +781,8 @@ export class Plug extends EventEmitter<PlugEvents> {
     const on = this.takeRelays(relays);
     this.apply(on ? { on: true } : { on: false, watts: 0, amps: 0 });
     this.meterPower();
+    // A strip's master switched on, with no word of its outlets (what firmware pushes then is not on record): read them.
+    if (this.isStrip && on && this.channelList.every((c) => !relays.has(c)) && this.running) this.schedule(0);
   }
 
   /**
@@ -789,10 +791,15 @@ export class Plug extends EventEmitter<PlugEvents> {
    */
   private takeRelays(relays: ReadonlyMap<number, boolean>): boolean {
     if (!this.isStrip) return relays.get(0) ?? relays.values().next().value ?? this.values.on;
+    let listed = false;
     for (const c of this.channelList) {
       const on = relays.get(c);
-      if (on !== undefined) this.setOutlet(c, on);
+      if (on === undefined) continue;
+      listed = true;
+      this.setOutlet(c, on);
     }
+    // The master alone (a push that names no outlet): off means every outlet is off; on says nothing about which.
+    if (!listed && relays.get(0) === false) for (const c of this.channelList) this.setOutlet(c, false);
     return relays.get(0) ?? this.anyOutletOn();
   }
 

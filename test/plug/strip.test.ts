@@ -4,7 +4,7 @@
  * switches alone, that the master switches them all, that presses show on the right outlet, and what a restart
  * remembers. Over-temperature reports of the MSS305 are here too, as they are also about what the plug says.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OVERTEMP } from '../../src/meross/namespaces';
 import { outletChannels, outletName, restoredOutlets } from '../../src/plug/outlets';
 import { Plug, type PlugOptions } from '../../src/plug/plug';
@@ -146,6 +146,26 @@ describe('a strip through the plug model (simulated MSS425E)', () => {
     await again.pollNow();
     // Nothing changed in shape: no re-publishing.
     expect(shapes).toEqual([]);
+  });
+
+  it('a push of the master alone: off turns every outlet off; on reads the strip again to learn which', async () => {
+    // An hour between polls: only the push itself can make the plug read the strip again within this test.
+    const { sim, plug } = await setup({ model: 'mss425e', on: false }, { pollIntervalMs: 3_600_000 });
+    const reads = (): number => sim.requests.filter((r) => r.namespace === 'Appliance.System.All').length;
+    plug.start();
+    // The first poll lands within a second of start (a random offset); generous waits, as a busy machine is slow.
+    await vi.waitFor(() => expect(reads()).toBe(1), { timeout: 10_000 });
+    await plug.setOn(true, 1);
+    await plug.setOn(true, 3);
+    plug.applyPush('Appliance.Control.ToggleX', { togglex: [{ channel: 0, onoff: 0, lmTime: 1 }] });
+    expect(plug.outlets.map((c) => plug.outletOn(c))).toEqual([false, false, false, false]);
+    expect(plug.snapshot.on).toBe(false);
+    expect(reads()).toBe(1);
+    // Switched on at the strip: all outlets, as the master does; the push names only channel 0.
+    sim.setOn(true, 0);
+    plug.applyPush('Appliance.Control.ToggleX', { togglex: [{ channel: 0, onoff: 1, lmTime: 2 }] });
+    await vi.waitFor(() => expect(plug.outlets.map((c) => plug.outletOn(c))).toEqual([true, true, true, true]), { timeout: 10_000 });
+    expect(reads()).toBe(2);
   });
 
   it('a single plug wrongly cached as a strip becomes one outlet again', async () => {
