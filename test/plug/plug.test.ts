@@ -1,36 +1,12 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MerossClient } from '../../src/meross/client';
-import { Plug, type PlugOptions } from '../../src/plug/plug';
-import { captureLog, type CapturedLog } from './capture-log';
-import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
+import { plugRig } from './rig';
 
-const sims: SimulatedPlug[] = [];
-const plugs: Plug[] = [];
-afterEach(async () => {
+const { setup } = plugRig({ name: 'Test plug', pollIntervalMs: 1000, energyPollIntervalMs: 1000, timeoutMs: 500, outletInUseWatts: 2 });
+afterEach(() => {
   vi.useRealTimers();
-  for (const p of plugs.splice(0)) p.stop();
-  await Promise.all(sims.splice(0).map((s) => s.stop()));
 });
-
-async function setup(sim: SimulatorOptions = {}, opts: Partial<PlugOptions> = {}): Promise<{ sim: SimulatedPlug; plug: Plug; log: CapturedLog }> {
-  const s = await SimulatedPlug.start(sim);
-  sims.push(s);
-  const log = captureLog();
-  const plug = new Plug({
-    host: s.address,
-    key: s.key,
-    name: 'Test plug',
-    pollIntervalMs: 1000,
-    energyPollIntervalMs: 1000,
-    timeoutMs: 500,
-    outletInUseWatts: 2,
-    log,
-    ...opts,
-  });
-  plugs.push(plug);
-  return { sim: s, plug, log };
-}
 
 describe('Plug model', () => {
   it('learns identity, state and readings in one cycle, and reports only what changed', async () => {

@@ -4,38 +4,15 @@
  * switches alone, that the master switches them all, that presses show on the right outlet, and what a restart
  * remembers. Over-temperature reports of the MSS305 are here too, as they are also about what the plug says.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OVERTEMP } from '../../src/meross/namespaces';
 import { outletChannels, outletName, restoredOutlets } from '../../src/plug/outlets';
-import { Plug, type PlugOptions } from '../../src/plug/plug';
-import { SimulatedPlug, type SimulatorOptions } from '../../src/simulator';
+import { Plug } from '../../src/plug/plug';
+import type { SimulatedPlug } from '../../src/simulator';
 import { captureLog, type CapturedLog } from './capture-log';
+import { plugRig } from './rig';
 
-const sims: SimulatedPlug[] = [];
-const plugs: Plug[] = [];
-afterEach(async () => {
-  await Promise.all(plugs.splice(0).map((p) => p.stop()));
-  await Promise.all(sims.splice(0).map((s) => s.stop()));
-});
-
-async function setup(sim: SimulatorOptions, opts: Partial<PlugOptions> = {}): Promise<{ sim: SimulatedPlug; plug: Plug; log: CapturedLog }> {
-  const s = await SimulatedPlug.start(sim);
-  sims.push(s);
-  const log = captureLog();
-  const plug = new Plug({
-    host: s.address,
-    key: s.key,
-    name: 'Desk strip',
-    pollIntervalMs: 30_000,
-    energyPollIntervalMs: 300_000,
-    timeoutMs: 1000,
-    outletInUseWatts: 2,
-    log,
-    ...opts,
-  });
-  plugs.push(plug);
-  return { sim: s, plug, log };
-}
+const { setup, track } = plugRig({ name: 'Desk strip', pollIntervalMs: 30_000, energyPollIntervalMs: 300_000, timeoutMs: 1000, outletInUseWatts: 2 });
 
 /** Each outlet of the simulated strip, as the strip itself has it. */
 const simOutlets = (sim: SimulatedPlug): boolean[] => [1, 2, 3, 4].map((c) => sim.channelOn(c));
@@ -137,7 +114,7 @@ describe('a strip through the plug model (simulated MSS425E)', () => {
     const saved = first.plug.persistedOutlets;
     expect(saved).toEqual({ 1: false, 2: true, 3: false, 4: false });
     const again = new Plug({ ...first.plug.options, restoredOutlets: JSON.parse(JSON.stringify(saved)) as unknown });
-    plugs.push(again);
+    track(again);
     expect(again.isStrip).toBe(true);
     expect(again.outlets).toEqual([1, 2, 3, 4]);
     expect(again.outletOn(2)).toBe(true);
@@ -222,7 +199,7 @@ describe('over-temperature (simulated MSS305)', () => {
   it('takes what the plug reports by itself (a push) the same way, and ignores a malformed one', () => {
     const log = captureLog();
     const plug = new Plug({ host: '127.0.0.1:1', key: 'k', name: 'Heater', pollIntervalMs: 30_000, energyPollIntervalMs: 300_000, timeoutMs: 100, outletInUseWatts: 2, log });
-    plugs.push(plug);
+    track(plug);
     plug.applyPush(OVERTEMP, { overTemp: { value: 1, type: 2, timestamp: 1 } });
     plug.applyPush(OVERTEMP, { overTemp: { value: 7 } });
     plug.applyPush(OVERTEMP, { overTemp: { value: 1, type: 2, timestamp: 2 } });
