@@ -6,6 +6,7 @@
  */
 import type { HttpClient } from 'hap-controller';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { furtherPolls } from './polls';
 import { SimulatedPlug } from '../../src/simulator';
 import { FakeCloud, makeTestCert, type TestCert } from '../cloud/fake-cloud';
 import { accessories, accessoryBySerial, longType, nextEvent, read, TYPES, write, type AccessoryView, type HapService } from './hap';
@@ -173,8 +174,8 @@ describe('a power strip (MSS425E) in HomeKit through Homebridge 2', () => {
     await pressed;
     expect(onTheStrip()).toEqual({ 1: false, 2: false, 3: true, 4: true });
     expect(bools(await shown())).toEqual(onTheStrip());
-    // Let a further poll pass: still no event for any other outlet.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Two further polls of the strip (an event for their news would have come with the first): still none for any other outlet.
+    await furtherPolls(strip, 2);
     hap.off('event', record);
     await hap.unsubscribeCharacteristics(ids);
     expect(events.filter((e) => e.id !== onId(view, 3))).toEqual([]);
