@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Aedes, AuthenticateError, Client } from 'aedes' with { 'resolution-mode': 'import' };
 import type { Bus, BusEvents, BusLogger, LoginResult } from './bus';
@@ -35,6 +35,8 @@ export class EmbeddedBroker extends EventEmitter<BusEvents> implements Bus {
   /** The session that currently speaks for each plug (a reconnect can overlap the old session's end). */
   private readonly sessions = new Map<string, Client>();
   private readonly refusals = new WeakSet<Error>();
+  /** Every open connection, logged in or not (see close()). */
+  private readonly sockets = new Set<Socket>();
 
   private constructor(
     private readonly broker: Aedes,
@@ -44,6 +46,10 @@ export class EmbeddedBroker extends EventEmitter<BusEvents> implements Bus {
     super();
     const host = options.bind ?? '0.0.0.0';
     this.label = `${isIP(host) === 6 ? `[${host}]` : host}:${options.port}`;
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
   }
 
   static async start(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
@@ -150,6 +156,10 @@ export class EmbeddedBroker extends EventEmitter<BusEvents> implements Bus {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await new Promise<void>((resolve) => this.broker.close(() => resolve()));
+    // The broker ends the sessions it knows; a plug that connected just now (in its TLS handshake, or before its
+    // CONNECT) is none yet, and its socket would hold the server open for up to the 15 s connect timeout, past
+    // Homebridge's 5 s shutdown limit. End those too.
+    for (const socket of this.sockets) socket.destroy();
     await closed;
     this.sessions.clear();
   }
