@@ -38,13 +38,19 @@ export interface EnergyCounter {
   metered: boolean;
 }
 
+/**
+ * The saved log (`history-<uuid>.json`). Version 2 packs the entries, oldest first and ending with `lastEntry`, into
+ * one base64 string of 7-byte records: seconds since `initialTime` (u32 LE), the value (u16 LE: 0.1 W for a power
+ * entry, 0 otherwise) and the kind (u8: 0 power, 1 off, 2 on). Version 1 listed them as JSON pairs, [seconds, 0.1 W]
+ * or [seconds, "on" | "off"]: 28 days of entries were 4,000 small arrays to build and stringify at every save and to
+ * parse at start-up, for each plug. Version 1 files are still read.
+ */
 export interface HistoryJson {
-  version: 1;
+  version: 2;
   /** Unix seconds. */
   initialTime: number;
   lastEntry: number;
-  /** Oldest first, ending with `lastEntry`: [seconds since initialTime, 0.1 W] or [seconds, "on" | "off"]. */
-  entries: Array<[number, number | 'on' | 'off']>;
+  entries: string;
   baseline?: Baseline;
 }
 
@@ -52,10 +58,12 @@ export class HistoryFormatError extends Error {}
 
 /** Entry times are kept in 32 bits. */
 const MAX_TIME_S = 0xffff_ffff;
-/** Entry kinds in `EntryRing.kinds`. */
+/** Entry kinds in `EntryRing.kinds` and in a saved record. */
 const POWER = 0;
 const OFF = 1;
 const ON = 2;
+/** Bytes per entry in a version 2 file: time offset u32, value u16, kind u8. */
+const RECORD_BYTES = 7;
 
 /**
  * The data entries, oldest first, in a ring of typed arrays: 7 bytes an entry instead of a small object each. 28
@@ -107,6 +115,33 @@ class EntryRing {
 
   private slot(i: number): number {
     return (this.head + i) % this.times.length;
+  }
+
+  /** The entries, oldest first, as version 2 records (see HistoryJson) relative to `initialTime`. */
+  pack(initialTime: number): Buffer {
+    const out = Buffer.allocUnsafe(this.length * RECORD_BYTES);
+    for (let i = 0; i < this.length; i++) {
+      const at = this.slot(i);
+      const o = i * RECORD_BYTES;
+      // Never negative (entries come after the reference time), but a save must not throw over it.
+      out.writeUInt32LE(Math.max(0, this.times[at] - initialTime), o);
+      out.writeUInt16LE(this.values[at], o + 4);
+      out.writeUInt8(this.kinds[at], o + 6);
+    }
+    return out;
+  }
+
+  /** Appends version 2 records; false if a record is not one this file format has. */
+  unpack(records: Buffer, initialTime: number): boolean {
+    if (records.length % RECORD_BYTES !== 0) return false;
+    for (let o = 0; o < records.length; o += RECORD_BYTES) {
+      const time = initialTime + records.readUInt32LE(o);
+      const value = records.readUInt16LE(o + 4);
+      const kind = records.readUInt8(o + 6);
+      if (time > MAX_TIME_S || kind > ON) return false;
+      this.push(kind === POWER ? { time, deciWatts: value } : { time, on: kind === ON });
+    }
+    return true;
   }
 
   /** Doubles the arrays (up to the capacity), the entries in order from index 0. */
@@ -263,13 +298,10 @@ export class EveHistory {
 
   toJSON(): HistoryJson {
     const json: HistoryJson = {
-      version: 1,
+      version: 2,
       initialTime: this.initialTime,
       lastEntry: this.lastEntryNo,
-      entries: Array.from({ length: this.entries.length }, (_, i) => {
-        const e = this.entries.entry(i);
-        return [e.time - this.initialTime, 'on' in e ? (e.on ? 'on' : 'off') : e.deciWatts];
-      }),
+      entries: this.entries.pack(this.initialTime).toString('base64'),
     };
     if (this.baseline) json.baseline = { ...this.baseline };
     return json;
@@ -283,23 +315,34 @@ export class EveHistory {
     const fail = (why: string): never => {
       throw new HistoryFormatError(`not an Eve history: ${why}`);
     };
-    if (!isRecord(raw) || raw.version !== 1) return fail('unknown format');
+    if (!isRecord(raw) || (raw.version !== 1 && raw.version !== 2)) return fail('unknown format');
     const { initialTime, lastEntry, entries, baseline } = raw;
-    if (!isCount(initialTime) || !isCount(lastEntry) || lastEntry < 1 || !Array.isArray(entries)) return fail('fields');
+    const packed = raw.version === 2;
+    if (!isCount(initialTime) || !isCount(lastEntry) || lastEntry < 1 || (packed ? typeof entries !== 'string' : !Array.isArray(entries))) {
+      return fail('fields');
+    }
     if (initialTime > nowSeconds(now)) return fail('its reference time is in the future');
-    if (entries.length > lastEntry - 1) return fail('more entries than numbers');
     const history = new EveHistory(now, memorySize);
     history.initialTime = initialTime;
     history.lastEntryNo = lastEntry;
-    for (const item of entries) {
-      if (!Array.isArray(item) || item.length !== 2 || !isCount(item[0])) return fail('entry');
-      const time = initialTime + item[0];
-      if (time > MAX_TIME_S) return fail('entry time');
-      const value: unknown = item[1];
-      if (value === 'on' || value === 'off') history.entries.push({ time, on: value === 'on' });
-      // Ticks clamp to 16 bits (the Eve frame's field) before they store, so only a hand-edited file gets clamped here.
-      else if (isCount(value)) history.entries.push({ time, deciWatts: clampU16(value) });
-      else return fail('entry value');
+    if (typeof entries === 'string') {
+      // Node's base64 decoder skips what is not base64 rather than throwing, so a damaged string shows as a length
+      // that is no whole number of records, or as a record this format does not have.
+      const records = Buffer.from(entries, 'base64');
+      if (records.length / RECORD_BYTES > lastEntry - 1) return fail('more entries than numbers');
+      if (!history.entries.unpack(records, initialTime)) return fail('entry');
+    } else if (Array.isArray(entries)) {
+      if (entries.length > lastEntry - 1) return fail('more entries than numbers');
+      for (const item of entries as unknown[]) {
+        if (!Array.isArray(item) || item.length !== 2 || !isCount(item[0])) return fail('entry');
+        const time = initialTime + item[0];
+        if (time > MAX_TIME_S) return fail('entry time');
+        const value: unknown = item[1];
+        if (value === 'on' || value === 'off') history.entries.push({ time, on: value === 'on' });
+        // Ticks clamp to 16 bits (the Eve frame's field) before they store, so only a hand-edited file gets clamped here.
+        else if (isCount(value)) history.entries.push({ time, deciWatts: clampU16(value) });
+        else return fail('entry value');
+      }
     }
     // A smaller memory than the file was written with keeps the newest entries (the ring drops the oldest);
     // numbering carries on regardless.

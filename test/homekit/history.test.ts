@@ -262,9 +262,50 @@ describe('Eve history log', () => {
     const { history } = workedDay();
     const json = history.toJSON();
     expect(() => EveHistory.fromJSON(json, () => (START_S - 10) * 1000)).toThrow(HistoryFormatError);
-    for (const bad of [null, { version: 2 }, { ...json, entries: [[1, 'dim']] }, { ...json, lastEntry: 3 }, { ...json, baseline: { time: 1 } }]) {
+    // A record of kind 3, and a string that is no whole number of 7-byte records.
+    const unknownKind = Buffer.from([0x58, 0x02, 0, 0, 0, 0, 3]).toString('base64');
+    for (const bad of [
+      null,
+      { version: 3 },
+      { ...json, entries: [[1, 'dim']] },
+      { ...json, entries: unknownKind },
+      { ...json, entries: 'AAAA' },
+      { ...json, lastEntry: 3 },
+      { ...json, baseline: { time: 1 } },
+      { version: 1, initialTime: START_S, lastEntry: 3, entries: 'AAAA' },
+    ]) {
       expect(() => EveHistory.fromJSON(bad), JSON.stringify(bad).slice(0, 60)).toThrow(HistoryFormatError);
     }
+  });
+
+  it('reads a file in the earlier format (version 1: entries as JSON pairs) and saves it packed', () => {
+    const clock = { ms: (START_S + 3600) * 1000 };
+    const v1 = {
+      version: 1,
+      initialTime: START_S,
+      lastEntry: 4,
+      entries: [
+        [600, 123],
+        [700, 'on'],
+        [1200, 45],
+      ],
+      baseline: { time: START_S + 1200, wh: 10.5, metered: true },
+    };
+    const expected = [
+      { time: START_S + 600, deciWatts: 123 },
+      { time: START_S + 700, on: true },
+      { time: START_S + 1200, deciWatts: 45 },
+    ];
+    const loaded = EveHistory.fromJSON(v1, () => clock.ms);
+    expect(loaded.dataEntries).toEqual(expected);
+    expect(loaded.lastEntry).toBe(4);
+    const saved = JSON.parse(JSON.stringify(loaded)) as { version: number; entries: unknown; baseline: unknown };
+    expect(saved.version).toBe(2);
+    expect(typeof saved.entries).toBe('string');
+    expect(saved.baseline).toEqual(v1.baseline);
+    const again = EveHistory.fromJSON(saved, () => clock.ms);
+    expect(again.dataEntries).toEqual(expected);
+    expect(again.status().toString('hex')).toBe(loaded.status().toString('hex'));
   });
 });
 
