@@ -19,8 +19,9 @@ describe('sign', () => {
 
 describe('newMessageId', () => {
   it('is 32 lower-case hex chars and fresh each time', () => {
-    const ids = new Set(Array.from({ length: 50 }, () => newMessageId()));
-    expect(ids.size).toBe(50);
+    // Past the 256 ids one refill of the pool gives, so a refill that repeated the previous ids would show.
+    const ids = new Set(Array.from({ length: 600 }, () => newMessageId()));
+    expect(ids.size).toBe(600);
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{32}$/);
   });
 });
