@@ -1,7 +1,10 @@
 /**
- * `tsx scripts/profile-summary.ts DIR|FILE [--top N]`: where the time went in V8 CPU profiles (`node --cpu-prof`,
- * e.g. written by `npm run bench -- --cpu-prof DIR`). Prints self time by function and by file (node_modules
- * packages folded into one line each), the plugin's own code first, as a share of the whole profile.
+ * `tsx scripts/profile-summary.ts DIR|FILE [--top N] [--from S]`: where the time went in V8 CPU profiles
+ * (`node --cpu-prof`, e.g. written by `npm run bench -- --cpu-prof DIR`). Prints self time by function and by file
+ * (node_modules packages folded into one line each), as a share of the wall time profiled, and the time spent
+ * under each of the plugin's own functions: a sample counts for the innermost plugin frame on its stack, so a
+ * socket's connect or a JSON.stringify lands on the plugin code that asked for it. `--from S` leaves out the first
+ * S seconds (start-up), to see the steady state a measurement window holds.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -11,6 +14,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 
 interface Profile {
@@ -21,7 +25,10 @@ interface Profile {
   timeDeltas?: number[];
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '25' }, from: { type: 'string', default: '0' } },
+});
 const target = positionals[0];
 if (!target) {
   process.stderr.write('usage: tsx scripts/profile-summary.ts DIR|FILE [--top N]\n');
@@ -33,6 +40,7 @@ const files = statSync(target).isDirectory()
       .map((f) => join(target, f))
   : [target];
 const top = Number(values.top);
+const fromUs = Number(values.from) * 1e6;
 
 /** Where a frame's code lives: the plugin's own file, a package, Node itself, or V8's own work. */
 function place(url: string, fn: string): string {
@@ -47,14 +55,29 @@ function place(url: string, fn: string): string {
 for (const file of files) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
   const selfUs = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
-  for (let i = 0; i < samples.length; i++) selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
-  const totalUs = profile.endTime - profile.startTime;
+  let at = 0;
+  for (let i = 0; i < samples.length; i++) {
+    at += deltas[i] ?? 0;
+    if (at < fromUs) continue;
+    selfUs.set(samples[i], (selfUs.get(samples[i]) ?? 0) + (deltas[i + 1] ?? deltas[i] ?? 0));
+  }
+  const totalUs = profile.endTime - profile.startTime - Math.min(fromUs, profile.endTime - profile.startTime);
   let idleUs = 0;
   const byFunction = new Map<string, number>();
   const byPlace = new Map<string, number>();
+  const underPlugin = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const fn = byId.get(id)?.callFrame.functionName;
+    if (fn !== '(idle)' && fn !== '(program)') {
+      const key = pluginFrame(id) ?? '(not under plugin code)';
+      underPlugin.set(key, (underPlugin.get(key) ?? 0) + us);
+    }
+  }
   for (const [id, us] of selfUs) {
     const node = byId.get(id);
     if (!node) continue;
@@ -68,6 +91,13 @@ for (const file of files) {
     byFunction.set(key, (byFunction.get(key) ?? 0) + us);
     byPlace.set(where, (byPlace.get(where) ?? 0) + us);
   }
+  function pluginFrame(id: number): string | undefined {
+    for (let n = byId.get(id); n; n = byId.get(parentOf.get(n.id) ?? -1)) {
+      const { functionName, url, lineNumber } = n.callFrame;
+      if (url.includes('/dist/') && !url.includes('node_modules')) return `${functionName || '(anonymous)'}  ${place(url, functionName)}:${lineNumber + 1}`;
+    }
+    return undefined;
+  }
   const busyUs = [...byPlace.values()].reduce((a, b) => a + b, 0);
   const pct = (us: number): string => `${((us / totalUs) * 100).toFixed(3)} %`.padStart(9);
   const ms = (us: number): string => `${(us / 1000).toFixed(0)} ms`.padStart(9);
@@ -80,6 +110,7 @@ for (const file of files) {
   process.stdout.write(
     `${file}: ${(totalUs / 1e6).toFixed(1)} s profiled, ${(busyUs / 1000).toFixed(0)} ms on the CPU in JS and native frames ` +
       `(${((busyUs / totalUs) * 100).toFixed(2)} % of one core), idle ${((idleUs / totalUs) * 100).toFixed(1)} %\n\n` +
-      `By place (self time, share of the wall time profiled):\n${rows(byPlace)}\n\nBy function:\n${rows(byFunction)}\n\n`,
+      `By place (self time, share of the wall time profiled):\n${rows(byPlace)}\n\nBy function:\n${rows(byFunction)}\n\n` +
+      `Under the plugin's own functions (innermost plugin frame on the stack, what it called included):\n${rows(underPlugin)}\n\n`,
   );
 }
