@@ -15,10 +15,13 @@
  *      announcing its port.
  *
  * Usage: tsx scripts/bench.ts [--quick] [--plugs 50,140] [--window S] [--debug off|on|both] [--history-days D]
- *                             [--baseline] [--node-args "FLAGS"] [--cpu-prof DIR]
+ *                             [--baseline] [--floor] [--node-args "FLAGS"] [--cpu-prof DIR]
  * The plugs' Eve histories start `--history-days` full (default 28, the whole Eve memory: a house in use for a month
  * rather than a fresh install; 0 starts them empty). `--baseline` also measures Homebridge with an empty MerossLan
- * block over the same window, with the same debug modes: what Homebridge and HAP cost without any plug.
+ * block over the same window, with the same debug modes: what Homebridge and HAP cost without any plug. `--floor`
+ * also measures, for each plug count and over the same window, Homebridge with that many bare Outlet accessories that
+ * send the plugin's requests and do nothing else (scripts/bench-floor): what the budgets leave for everything the
+ * plugin does beyond talking to the plugs. Neither has a budget of its own.
  * `--node-args` passes V8/Node flags to the measured Homebridge processes (e.g. "--max-semi-space-size=8"): the
  * budgets are judged as usual, and the report names the flags. `--cpu-prof DIR` writes V8 CPU profiles of the
  * Homebridge process to DIR (summarise them with `tsx scripts/profile-summary.ts DIR`).
@@ -26,7 +29,7 @@
  * Exit 0 when every budget holds, 1 when a budget is missed (the table says MISS), 2 if the bench itself failed.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -80,6 +83,8 @@ interface Options {
   historyDays: number;
   /** Also measure Homebridge with an empty MerossLan block. */
   baseline: boolean;
+  /** Also measure the floor: bare accessories and the same requests, with nothing else (scripts/bench-floor). */
+  floor: boolean;
   /** Extra flags for the measured Homebridge processes. */
   nodeArgs: string[];
   cpuProfDir?: string;
@@ -96,6 +101,7 @@ function parseOptions(argv: string[]): Options {
       'cpu-prof': { type: 'string' },
       'history-days': { type: 'string', default: '28' },
       baseline: { type: 'boolean', default: false },
+      floor: { type: 'boolean', default: false },
       'node-args': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
@@ -103,7 +109,7 @@ function parseOptions(argv: string[]): Options {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: tsx scripts/bench.ts [--quick] [--plugs 50,140] [--window S] [--debug off|on|both] [--history-days D] [--baseline] ' +
+      'usage: tsx scripts/bench.ts [--quick] [--plugs 50,140] [--window S] [--debug off|on|both] [--history-days D] [--baseline] [--floor] ' +
         '[--node-args "FLAGS"] [--cpu-prof DIR]\n',
     );
     process.exit(0);
@@ -128,6 +134,7 @@ function parseOptions(argv: string[]): Options {
     cpuProfDir: values['cpu-prof'],
     historyDays,
     baseline: values.baseline,
+    floor: values.floor,
     nodeArgs: values['node-args'].split(/\s+/).filter((a) => a !== ''),
     // More toggles than the minimum of 50 by default, so p99 is not just the maximum.
     toggles: quick ? 50 : 200,
@@ -574,6 +581,58 @@ function seedHistories(storageDir: string, plugs: SimulatedPlug[], days: number)
   }
 }
 
+interface WindowReading {
+  elapsedS: number;
+  cpuPct: number;
+  cpuSystemPct: number;
+  cpuPeak1sPct: number;
+  rssEndMb: number;
+  rssMaxMb: number;
+  /** When in the window the RSS maximum was sampled, s. */
+  rssMaxAtS: number;
+  rssMinMb: number;
+}
+
+/** CPU and RSS of the process over a window of `windowS` seconds from now, with RSS and CPU sampled every second. */
+async function measureWindow(pid: number, windowS: number): Promise<WindowReading> {
+  const rss: Array<{ kb: number; at: number }> = [];
+  const cpuSamples: number[] = [];
+  let lastTicks = cpuTicks(pid);
+  let lastSample = performance.now();
+  const sampler = setInterval(() => {
+    const ticks = cpuTicks(pid);
+    const now = performance.now();
+    cpuSamples.push(((ticks - lastTicks) / clkTck() / ((now - lastSample) / 1000)) * 100);
+    rss.push({ kb: statusKb(pid, 'VmRSS'), at: now });
+    lastTicks = ticks;
+    lastSample = now;
+  }, SAMPLE_EVERY_MS);
+  const t0 = performance.now();
+  const split0 = cpuSplit(pid);
+  rss.push({ kb: statusKb(pid, 'VmRSS'), at: t0 });
+  try {
+    await sleep(windowS * 1000); // the measurement window itself
+  } finally {
+    clearInterval(sampler);
+  }
+  const split1 = cpuSplit(pid);
+  const elapsedS = (performance.now() - t0) / 1000;
+  const end = { kb: statusKb(pid, 'VmRSS'), at: performance.now() };
+  rss.push(end);
+  const max = rss.reduce((a, b) => (b.kb > a.kb ? b : a));
+  const ticks = split1.user + split1.system - split0.user - split0.system;
+  return {
+    elapsedS,
+    cpuPct: round((ticks / clkTck() / elapsedS) * 100),
+    cpuSystemPct: round(((split1.system - split0.system) / clkTck() / elapsedS) * 100),
+    cpuPeak1sPct: round(Math.max(0, ...cpuSamples), 1),
+    rssEndMb: mb(end.kb),
+    rssMaxMb: mb(max.kb),
+    rssMaxAtS: round((max.at - t0) / 1000, 0),
+    rssMinMb: mb(Math.min(...rss.map((r) => r.kb))),
+  };
+}
+
 async function resourceRun(count: number, debug: boolean, opts: Options): Promise<ResourceResult> {
   return withResources(async (res) => {
     // Every tenth plug runs firmware 1 (no Multiple), a mix like a household that bought plugs over the years.
@@ -634,39 +693,10 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
       burstAt = await nextPollBurst(plugs, pollMs);
     }
     progress(`${what}: measuring for ${opts.windowS} s`);
-    const rssSamples: number[] = [];
-    const rssTimes: number[] = [];
-    const cpuSamples: number[] = [];
-    let lastTicks = cpuTicks(pid);
-    let lastSample = performance.now();
-    const sampler = setInterval(() => {
-      const ticks = cpuTicks(pid);
-      const now = performance.now();
-      cpuSamples.push(((ticks - lastTicks) / clkTck() / ((now - lastSample) / 1000)) * 100);
-      rssSamples.push(statusKb(pid, 'VmRSS'));
-      rssTimes.push(now);
-      lastTicks = ticks;
-      lastSample = now;
-    }, SAMPLE_EVERY_MS);
     // The request that opened the burst belongs to the window, though it came a moment before this line.
     const wallFrom = Math.min(Date.now(), burstAt);
-    const t0 = performance.now();
-    const ticks0 = cpuTicks(pid);
-    const split0 = cpuSplit(pid);
-    rssSamples.push(statusKb(pid, 'VmRSS'));
-    rssTimes.push(t0);
-    try {
-      await sleep(opts.windowS * 1000); // the measurement window itself
-    } finally {
-      clearInterval(sampler);
-    }
-    const ticks1 = cpuTicks(pid);
-    const split1 = cpuSplit(pid);
-    const elapsedS = (performance.now() - t0) / 1000;
+    const w = await measureWindow(pid, opts.windowS);
     const wallTo = Date.now();
-    const rssEnd = statusKb(pid, 'VmRSS');
-    rssSamples.push(rssEnd);
-    rssTimes.push(performance.now());
     const hwm = statusKb(pid, 'VmHWM');
     if (!hb.running) throw new Error('Homebridge exited during the measurement window');
     const notable = notableLogLines(hb);
@@ -684,26 +714,102 @@ async function resourceRun(count: number, debug: boolean, opts: Options): Promis
       publishMs: cached?.publishMs ?? NaN,
       unreachableRssPeakMb: cached?.rssPeakMb ?? NaN,
       fw1Plugs: plugs.filter((p) => p.firmware === 1).length,
-      windowS: round(elapsedS, 1),
+      windowS: round(w.elapsedS, 1),
       pollIntervalS: RESOURCE_POLL_S,
       energyPollIntervalS: RESOURCE_ENERGY_POLL_S,
       startupS,
       startupCpuS,
       alignedToBurst,
-      rssEndMb: mb(rssEnd),
-      rssMaxMb: mb(Math.max(...rssSamples)),
-      rssMaxAtS: round((rssTimes[rssSamples.indexOf(Math.max(...rssSamples))] - t0) / 1000, 0),
-      rssMinMb: mb(Math.min(...rssSamples)),
+      rssEndMb: w.rssEndMb,
+      rssMaxMb: w.rssMaxMb,
+      rssMaxAtS: w.rssMaxAtS,
+      rssMinMb: w.rssMinMb,
       rssPeakLifetimeMb: mb(hwm),
-      cpuPct: round(((ticks1 - ticks0) / clkTck() / elapsedS) * 100),
-      cpuSystemPct: round(((split1.system - split0.system) / clkTck() / elapsedS) * 100),
-      cpuPeak1sPct: round(Math.max(0, ...cpuSamples), 1),
+      cpuPct: w.cpuPct,
+      cpuSystemPct: w.cpuSystemPct,
+      cpuPeak1sPct: w.cpuPeak1sPct,
       pollCyclesInWindow: plugs.reduce((n, p) => n + pollCycles(p.requests, pollMs).filter((c) => c[0].at >= wallFrom && c[0].at < wallTo).length, 0),
       requests: {
         fw2: countRequests(plugs, 2, wallFrom, wallTo, pollMs),
         fw1: countRequests(plugs, 1, wallFrom, wallTo, pollMs),
       },
       notableLogLines: notable,
+    };
+  });
+}
+
+interface FloorResult {
+  plugs: number;
+  windowS: number;
+  cpuPct: number;
+  cpuSystemPct: number;
+  rssPeakLifetimeMb: number;
+  rssEndMb: number;
+  /** Requests the plugs saw in the window, per plug per poll interval. */
+  requestsPerPlugPerPoll: number;
+}
+
+/** Folder for Homebridge's -P with only the floor plugin in it (a link to scripts/bench-floor). */
+function floorPluginDir(): string {
+  const dir = join(ROOT, '.test-tmp', 'floor-plugins');
+  const link = join(dir, 'homebridge-bench-floor');
+  if (!existsSync(link)) {
+    mkdirSync(dir, { recursive: true });
+    symlinkSync(join(ROOT, 'scripts', 'bench-floor'), link, 'dir');
+  }
+  return dir;
+}
+
+/**
+ * The floor for `count` plugs: Homebridge with the floor plugin (bare accessories, the plugin's request schedule,
+ * nothing else), the same plugs, a paired controller subscribed to every outlet, the same window.
+ */
+async function floorRun(count: number, opts: Options): Promise<FloorResult> {
+  return withResources(async (res) => {
+    const plugs = await Promise.all(
+      Array.from({ length: count }, (_, i) => SimulatedPlug.start({ firmware: i % 10 === 9 ? 1 : 2, on: i % 3 !== 0, watts: 5 + (i % 40) * 2.5 })),
+    );
+    res.add(`${count} simulated plugs`, () => Promise.all(plugs.map((p) => p.stop())));
+    progress(`floor, ${count} bare accessories: starting Homebridge`);
+    const hb = await Homebridge.start({
+      version: 'v2',
+      debug: false,
+      nodeArgs: opts.nodeArgs,
+      pluginPath: floorPluginDir(),
+      platforms: [
+        {
+          platform: 'BenchFloor',
+          name: 'Floor',
+          pollS: RESOURCE_POLL_S,
+          energyS: RESOURCE_ENERGY_POLL_S,
+          plugs: plugs.map((p) => ({ address: p.address, key: p.key, uuid: p.uuid, firmware: p.firmware })),
+        },
+      ],
+    });
+    res.add('Homebridge', () => hb.stop());
+    const pid = hb.pid;
+    if (pid === undefined) throw new Error('Homebridge has no pid');
+    await hb.waitForLog(new RegExp(`polling ${count} plugs`), 60_000);
+    const hap: HttpClient = await hb.pair();
+    res.add('HAP client', () => hap.close());
+    const views = await accessories(hap);
+    if (views.length !== count) throw new Error(`the floor lists ${views.length} outlets, expected ${count}`);
+    await hap.subscribeCharacteristics(views.map((v) => v.id(TYPES.Outlet, TYPES.On)));
+    progress(`floor, ${count} bare accessories: measuring for ${opts.windowS} s`);
+    const from = Date.now();
+    const w = await measureWindow(pid, opts.windowS);
+    const to = Date.now();
+    const hwm = statusKb(pid, 'VmHWM');
+    if (!hb.running) throw new Error('Homebridge exited during the floor window');
+    const requests = plugs.reduce((n, p) => n + p.requests.filter((r) => r.at >= from && r.at < to).length, 0);
+    return {
+      plugs: count,
+      windowS: round(w.elapsedS, 1),
+      cpuPct: w.cpuPct,
+      cpuSystemPct: w.cpuSystemPct,
+      rssPeakLifetimeMb: mb(hwm),
+      rssEndMb: w.rssEndMb,
+      requestsPerPlugPerPoll: round(requests / count / (w.elapsedS / RESOURCE_POLL_S)),
     };
   });
 }
@@ -777,7 +883,7 @@ function table(rows: Row[]): string {
     .join('\n');
 }
 
-function report(latency: LatencyResult, resources: ResourceResult[]): Row[] {
+function report(latency: LatencyResult, resources: ResourceResult[], floors: FloorResult[]): Row[] {
   const rows: Row[] = [];
   const t = latency.toggle;
   rows.push({ metric: 'HAP write → plug SET ToggleX', value: dist(t.toPlugRequest), target: `p99 ≤ ${TARGET.toggleP99Ms} ms`, verdict: verdict(t.toPlugRequest.p99 <= TARGET.toggleP99Ms) });
@@ -849,6 +955,16 @@ function report(latency: LatencyResult, resources: ResourceResult[]): Row[] {
       rows.push({ metric: `${tag}: ${fw} requests before window`, value: list(q.beforeWindow), target: '', verdict: '' });
     }
   }
+  for (const f of floors) {
+    const tag = `floor, ${f.plugs} bare accessories`;
+    rows.push({ metric: `${tag}: RSS at every moment (VmHWM)`, value: `${f.rssPeakLifetimeMb} MB (end of window ${f.rssEndMb} MB)`, target: 'no budget: the floor', verdict: '' });
+    rows.push({
+      metric: `${tag}: CPU over ${f.windowS} s`,
+      value: `${f.cpuPct.toFixed(2)} % of a core (${f.cpuSystemPct.toFixed(2)} % in the kernel; ${f.requestsPerPlugPerPoll} requests per plug per poll)`,
+      target: 'no budget: the floor',
+      verdict: '',
+    });
+  }
   return rows;
 }
 
@@ -870,9 +986,11 @@ async function main(): Promise<number> {
   const resources: ResourceResult[] = [];
   const counts = opts.baseline ? [0, ...opts.plugCounts] : opts.plugCounts;
   for (const count of counts) for (const debug of opts.debugModes) resources.push(await resourceRun(count, debug, opts));
+  const floors: FloorResult[] = [];
+  if (opts.floor) for (const count of opts.plugCounts) floors.push(await floorRun(count, opts));
 
   const totalS = round((performance.now() - began) / 1000, 1);
-  const rows = report(latency, resources);
+  const rows = report(latency, resources, floors);
   const out = process.stdout;
   out.write(`\nhomebridge-meross-lan bench: Homebridge ${homebridgeVersion} on Node ${nodeVersion}, ${opts.quick ? 'quick' : 'full'} run, ${totalS} s\n`);
   out.write(`Eve histories start ${opts.historyDays} days full${opts.nodeArgs.length > 0 ? `; Homebridge runs with ${opts.nodeArgs.join(' ')}` : ''}\n\n`);
@@ -895,6 +1013,7 @@ async function main(): Promise<number> {
       misses,
       latency,
       resources,
+      floors,
     })}\n`,
   );
   return misses === 0 ? 0 : 1;

@@ -45,6 +45,8 @@ export interface HomebridgeOptions {
   debug?: boolean;
   /** Extra arguments for Node before Homebridge's own, e.g. `--require` a stats reporter (scripts/soak.ts). */
   nodeArgs?: string[];
+  /** Homebridge's `-P` plugin folder instead of the one holding the built plugin (the bench's floor plugin). */
+  pluginPath?: string;
 }
 
 /** Node 22+ for Homebridge 2 (the node@22 package, or node@24 as `node24`), the system Node (20) for Homebridge 1. */
@@ -163,7 +165,7 @@ export class Homebridge {
       accessories: [],
     };
     writeFileSync(join(storageDir, 'config.json'), JSON.stringify(config, null, 2));
-    const args = [...(options.nodeArgs ?? []), homebridgeBin(version), '-U', storageDir, '-P', pluginDir(), '--strict-plugin-resolution'];
+    const args = [...(options.nodeArgs ?? []), homebridgeBin(version), '-U', storageDir, '-P', options.pluginPath ?? pluginDir(), '--strict-plugin-resolution'];
     if (options.echo) args.push('-C'); // colour only for a person watching
     if (options.debug !== false) args.push('-D');
     const child = spawn(nodeFor(version, options.node), args, {
