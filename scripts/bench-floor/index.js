@@ -42,8 +42,8 @@ function post(address, message) {
 }
 
 function schedule(plug, pollMs, energyMs) {
-  const [hostname, port] = [plug.address.slice(0, plug.address.lastIndexOf(':')), Number(plug.address.slice(plug.address.lastIndexOf(':') + 1))];
-  const address = { hostname, port };
+  const colon = plug.address.lastIndexOf(':');
+  const address = { hostname: plug.address.slice(0, colon), port: Number(plug.address.slice(colon + 1)) };
   const get = (namespace, payload) => buildMessage(namespace, 'GET', payload, plug.key);
   const poll = () => {
     if (plug.firmware === 1) {

@@ -104,7 +104,8 @@ function pluginDir(): string {
   return dir;
 }
 
-const randomMac = (): string =>
+/** A random bridge id (`0E:…`), so parallel runs never share a bridge identity; keep it across a restart. */
+export const randomMac = (): string =>
   [0x0e, ...randomBytes(5)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
 
 interface LogWaiter {

@@ -2,7 +2,6 @@
  * Matter acceptance test: a real Homebridge 2.4 with Matter on loopback, simulated plugs of both firmware families,
  * a real matter.js controller that commissions the bridge, and a real HAP controller on the same bridge.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import { BridgedDeviceBasicInformation, ElectricalEnergyMeasurement, ElectricalP
 import type { NodeId } from '@matter/main/types';
 import type { PairedNode } from '@project-chip/matter.js/device';
 import { SimulatedPlug } from '../../src/simulator';
-import { freePort, Homebridge, makeTempDir, type HomebridgeOptions } from './homebridge';
+import { freePort, Homebridge, makeTempDir, randomMac, type HomebridgeOptions } from './homebridge';
 import { accessoryBySerial, nextEvent, readOne, TYPES, write, type AccessoryView } from './hap';
 import { ELECTRICAL_SENSOR, MatterController, ON_OFF_PLUG_IN_UNIT, outlets, waitForOutlets, type Outlet } from './matter';
 
@@ -86,7 +85,7 @@ describe('Homebridge 2.4 with Matter: MerossLan outlets', () => {
       storageDir: makeTempDir('hb-matter'),
       port: await freePort(),
       // Kept for the restart; random so that parallel runs never share a bridge identity.
-      username: ['0E', ...randomBytes(5).toString('hex').toUpperCase().match(/../g)!].join(':'),
+      username: randomMac(),
       matter: { port: await freePort() },
       platform: {
         pollInterval: POLL_S,

@@ -4,7 +4,6 @@
  * device composed of one on/off plug-in unit per outlet; each endpoint switches its own channel and shows its own
  * button presses; a restart keeps every endpoint. The MSS305 carries the power and energy clusters.
  */
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { furtherPolls } from './polls';
@@ -12,7 +11,7 @@ import { Descriptor, ElectricalEnergyMeasurement, ElectricalPowerMeasurement, On
 import type { NodeId } from '@matter/main/types';
 import type { PairedNode } from '@project-chip/matter.js/device';
 import { SimulatedPlug } from '../../src/simulator';
-import { freePort, Homebridge, makeTempDir, type HomebridgeOptions } from './homebridge';
+import { freePort, Homebridge, makeTempDir, randomMac, type HomebridgeOptions } from './homebridge';
 import { BRIDGED_NODE, ELECTRICAL_SENSOR, MatterController, ON_OFF_PLUG_IN_UNIT, waitForDevices, type BridgedDevice } from './matter';
 
 const OUTLETS = [1, 2, 3, 4];
@@ -75,7 +74,7 @@ describe('a power strip (MSS425E) and an MSS305 over Matter (Homebridge 2.4)', (
       version: 'v2',
       storageDir: makeTempDir('hb-strip-matter'),
       port: await freePort(),
-      username: ['0E', ...randomBytes(5).toString('hex').toUpperCase().match(/../g)!].join(':'),
+      username: randomMac(),
       matter: { port: await freePort() },
       platform: {
         pollInterval: 1,
